@@ -39,3 +39,4 @@ export function loadConfig<T>(
   }
   return Object.freeze(input as T);
 }
+export type { JSONSchemaType } from 'ajv';

@@ -38,6 +38,8 @@ export const ERROR_CATALOGUE = {
   CDP_ERR_BUS_UNAVAILABLE: { statusCode: 503, message: 'The event bus cannot be reached' },
   CDP_ERR_BUS_CLOSED: { statusCode: 503, message: 'The event bus is closed' },
   CDP_ERR_BUS_MESSAGE_TOO_LARGE: { statusCode: 413, message: 'The message is over the bus limit' },
+  // Loader
+  CDP_ERR_LOADER_BAD_MESSAGE: { statusCode: 500, message: 'A bus message could not be read as an event; it was dead-lettered' },
   // Config
   CDP_ERR_CONFIG_INVALID: { statusCode: 500, message: 'The configuration is not valid' },
   CDP_ERR_INTERNAL: { statusCode: 500, message: 'Internal error' },

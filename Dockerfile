@@ -1,0 +1,17 @@
+# One image for every service; docker-compose.yml picks the entry point.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json turbo.json tsconfig.base.json ./
+COPY packages ./packages
+COPY services ./services
+COPY schemas ./schemas
+RUN npm ci --no-audit --no-fund && npx turbo run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production CDP_DATA_DIR=/data
+WORKDIR /app
+COPY --from=build /app /app
+VOLUME /data
+EXPOSE 8080
+USER node
+CMD ["node", "packages/cli/dist/bin.js", "start"]

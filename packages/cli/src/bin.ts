@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { createLogger, isCdpError } from '@cdp/core';
+import { openWarehouse } from '@cdp/warehouse';
+import { api, resolveTarget, table } from './api-client.js';
+import { firstStartBanner } from './banner.js';
+import { loadRunnerConfig, startPlatform } from './platform.js';
+
+const HELP = `cdp: the customer data platform
+
+Usage:
+  cdp start                        start every service in one process (embedded bus + chDB by default)
+  cdp migrate                      apply warehouse migrations and exit (server must not be running in embedded mode)
+  cdp sources list                 list sources
+  cdp sources create <name> [--origins a,b] [--redirect-allowlist h1,h2] [--ip-policy keep|strip_last_octet|drop]
+  cdp sources update <id> [--name n] [--origins a,b] [--redirect-allowlist h1,h2] [--ip-policy p]
+  cdp sources rotate-key <id>      issue a new write key (the old one stops working)
+  cdp sql "<query>" [--param name=value ...] [--json]
+
+API commands talk to a running platform: --url (default http://127.0.0.1:$PORT) and
+--token (default $CDP_ADMIN_TOKEN, else $CDP_DATA_DIR/credentials.json).
+Settings come from the environment; see the README's configuration table.
+`;
+
+const list = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      name: { type: 'string' },
+      origins: { type: 'string' },
+      'redirect-allowlist': { type: 'string' },
+      'ip-policy': { type: 'string' },
+      param: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [cmd, sub, arg] = positionals;
+  if (values.help || cmd === undefined || cmd === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  switch (cmd) {
+    case 'start': {
+      const config = loadRunnerConfig(process.env);
+      const logger = createLogger({ service: 'cdp', level: config.LOG_LEVEL });
+      const platform = await startPlatform(config, logger);
+      process.stdout.write(firstStartBanner(platform.url, platform.credentials));
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'cdp_stopping');
+        platform.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'cdp_stop_failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      return -1;
+    }
+    case 'migrate': {
+      const config = loadRunnerConfig(process.env);
+      const logger = createLogger({ service: 'cdp', level: config.LOG_LEVEL });
+      const warehouse = await openWarehouse(config, logger);
+      try {
+        const r = await warehouse.migrate();
+        process.stdout.write(`applied: ${r.applied.join(', ') || '(none)'}\nalready applied: ${r.alreadyApplied.length}\n`);
+      } finally {
+        await warehouse.close();
+      }
+      return 0;
+    }
+    case 'sources': {
+      const target = await resolveTarget(values, process.env);
+      const patch = {
+        ...(values.name === undefined ? {} : { name: values.name }),
+        ...(values.origins === undefined ? {} : { allowedOrigins: list(values.origins) }),
+        ...(values['redirect-allowlist'] === undefined ? {} : { redirectAllowlist: list(values['redirect-allowlist']) }),
+        ...(values['ip-policy'] === undefined ? {} : { ipPolicy: values['ip-policy'] }),
+      };
+      if (sub === 'list' || sub === undefined) {
+        const r = await api<{ sources: Record<string, unknown>[] }>(target, 'GET', '/v1/sources');
+        process.stdout.write(values.json ? `${JSON.stringify(r.sources, null, 2)}\n` : `${table(r.sources)}\n`);
+      } else if (sub === 'create') {
+        if (!arg) throw new Error('usage: cdp sources create <name>');
+        const r = await api<{ source: Record<string, unknown>; writeKey: string }>(target, 'POST', '/v1/sources', { ...patch, name: arg });
+        process.stdout.write(`created source ${String(r.source['id'])}\nwrite key: ${r.writeKey}\n`);
+      } else if (sub === 'update') {
+        if (!arg) throw new Error('usage: cdp sources update <id> [--name ...]');
+        const r = await api<{ source: Record<string, unknown> }>(target, 'PATCH', `/v1/sources/${encodeURIComponent(arg)}`, patch);
+        process.stdout.write(`${JSON.stringify(r.source, null, 2)}\n`);
+      } else if (sub === 'rotate-key') {
+        if (!arg) throw new Error('usage: cdp sources rotate-key <id>');
+        const r = await api<{ writeKey: string }>(target, 'POST', `/v1/sources/${encodeURIComponent(arg)}/rotate-key`);
+        process.stdout.write(`new write key: ${r.writeKey}\n`);
+      } else throw new Error(`unknown sources command ${sub}`);
+      return 0;
+    }
+    case 'sql': {
+      if (!sub) throw new Error('usage: cdp sql "<query>"');
+      const target = await resolveTarget(values, process.env);
+      const params: Record<string, string> = {};
+      for (const p of values.param ?? []) {
+        const i = p.indexOf('=');
+        if (i < 1) throw new Error(`--param ${p}: use name=value`);
+        params[p.slice(0, i)] = p.slice(i + 1);
+      }
+      const r = await api<{ rows: Record<string, unknown>[]; truncated: boolean }>(target, 'POST', '/v1/sql', { query: sub, params });
+      process.stdout.write(values.json ? `${JSON.stringify(r.rows)}\n` : `${table(r.rows)}\n${r.truncated ? '(truncated)\n' : ''}`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`unknown command ${cmd}\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`cdp: ${isCdpError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,111 @@
+import type { JSONSchemaType } from '@cdp/core';
+import { createLogger, loadConfig, mergeConfigSchemas, platformConfigSchema, topics as topicNames, type Logger } from '@cdp/core';
+import { openBus, type Bus } from '@cdp/bus';
+import { openWarehouse, type Warehouse } from '@cdp/warehouse';
+import {
+  bootstrapCredentials,
+  buildApp,
+  createIngestMetrics,
+  createSourceRegistry,
+  ingestConfigSchema,
+  type BootstrapResult,
+  type IngestConfig,
+} from '@cdp/ingest';
+import { createLoader, loaderConfigSchema, type LoaderConfig } from '@cdp/loader';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every setting of the all-in-one runner: the platform's, ingest's and the loader's. */
+export type RunnerConfig = IngestConfig & LoaderConfig;
+
+export const runnerConfigSchema = mergeConfigSchemas(
+  mergeConfigSchemas(platformConfigSchema, ingestConfigSchema),
+  loaderConfigSchema,
+) as JSONSchemaType<RunnerConfig>;
+
+export function loadRunnerConfig(env: Record<string, string | undefined>): Readonly<RunnerConfig> {
+  // CDP_URL is the CLI's own (where API commands send requests).
+  return loadConfig(runnerConfigSchema, env, { ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'], known: ['CDP_URL'] });
+}
+
+export interface RunningPlatform {
+  /** Base URL the HTTP API listens on. */
+  readonly url: string;
+  readonly bus: Bus;
+  readonly warehouse: Warehouse;
+  readonly credentials: BootstrapResult;
+  readonly logger: Logger;
+  /** Shuts everything down in reverse order of start. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root of the all-in-one runner: every service in one
+ * process, on whichever adapters the settings pick (embedded by default).
+ */
+export async function startPlatform(config: Readonly<RunnerConfig>, logger = createLogger({ service: 'cdp', level: config.LOG_LEVEL })): Promise<RunningPlatform> {
+  const stack: { name: string; close: () => Promise<void> | void }[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const s of stack.splice(0).reverse()) {
+      try {
+        await s.close();
+      } catch (err) {
+        logger.error({ err, part: s.name }, 'shutdown_step_failed');
+      }
+    }
+  };
+  try {
+    const t = topicNames(config.CDP_TOPIC_PREFIX);
+    const warehouse = await openWarehouse(config, logger.child({ part: 'warehouse' }));
+    stack.push({ name: 'warehouse', close: () => warehouse.close() });
+    const migrations = await warehouse.migrate();
+    logger.info({ kind: warehouse.kind, applied: migrations.applied }, 'warehouse_ready');
+
+    const bus = await openBus(config, logger.child({ part: 'bus' }));
+    stack.push({ name: 'bus', close: () => bus.close() });
+    await bus.ensureTopics([
+      { name: t.eventsRaw, partitions: config.CDP_TOPIC_PARTITIONS },
+      { name: t.eventsInvalid, partitions: 1 },
+    ]);
+    logger.info({ kind: bus.kind }, 'bus_ready');
+
+    const sources = createSourceRegistry({ warehouse, logger, refreshMs: config.CDP_SOURCES_REFRESH_MS });
+    await sources.start();
+    stack.push({ name: 'sources', close: () => sources.stop() });
+    const credentials = await bootstrapCredentials({ dataDir: config.CDP_DATA_DIR, sources, adminToken: config.CDP_ADMIN_TOKEN, logger });
+
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
+    const loader = createLoader({
+      bus,
+      warehouse,
+      topics: t,
+      logger: logger.child({ component: 'loader' }),
+      flushIntervalMs: config.CDP_LOADER_FLUSH_MS,
+      maxRows: config.CDP_LOADER_MAX_ROWS,
+      groupPrefix: config.CDP_TOPIC_PREFIX,
+      registry,
+    });
+    await loader.start();
+    stack.push({ name: 'loader', close: () => loader.stop() });
+
+    const app = await buildApp({
+      bus,
+      warehouse,
+      sources,
+      topics: t,
+      logger: logger.child({ component: 'ingest' }),
+      adminToken: credentials.adminToken,
+      limits: config,
+      metrics: createIngestMetrics({ registry }),
+    });
+    const address = await app.listen({ port: config.PORT, host: config.HOST });
+    stack.push({ name: 'http', close: () => app.close() });
+    const port = (app.server.address() as { port: number }).port;
+    const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST}:${port}`;
+    logger.info({ address, bus: bus.kind, warehouse: warehouse.kind, dataDir: config.CDP_DATA_DIR }, 'cdp_started');
+    return { url, bus, warehouse, credentials, logger, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The Warehouse adapter against real ClickHouse: embedded chDB always, a
+ * server when CLICKHOUSE_URL is set.
+ *
+ * chDB binds one data directory per process, so every chDB test lives in this
+ * one file (vitest's `forks` pool gives each file its own process) and shares
+ * one temporary directory; tests that need isolation use their own database.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isCdpError, type CdpError } from '@cdp/core';
+import { createClickHouseWarehouse } from './clickhouse-warehouse.js';
+import { runWarehouseContract } from './contract.js';
+import type { Warehouse } from './warehouse.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'cdp-warehouse-int-'));
+const opened: Warehouse[] = [];
+
+async function open(database: string, extra: { migrationsDir?: string } = {}): Promise<Warehouse> {
+  const wh = await createClickHouseWarehouse({ dataDir, database, ...extra });
+  opened.push(wh);
+  return wh;
+}
+
+async function rejection(p: Promise<unknown>): Promise<CdpError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isCdpError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+afterAll(async () => {
+  for (const wh of opened.reverse()) await wh.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+runWarehouseContract('chdb (embedded)', async () => {
+  const warehouse = await open('contract');
+  return { warehouse, cleanup: () => warehouse.close() };
+});
+
+const serverUrl = process.env['CLICKHOUSE_URL'];
+runWarehouseContract(
+  'ClickHouse server',
+  async () => {
+    const database = `cdp_contract_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    const warehouse = await createClickHouseWarehouse({
+      url: serverUrl ?? '',
+      username: process.env['CLICKHOUSE_USER'],
+      password: process.env['CLICKHOUSE_PASSWORD'],
+      database,
+    });
+    return {
+      warehouse,
+      cleanup: async () => {
+        await warehouse.command(`DROP DATABASE IF EXISTS \`${database}\``);
+        await warehouse.close();
+      },
+    };
+  },
+  {
+    skipReason: serverUrl
+      ? undefined
+      : 'CLICKHOUSE_URL is not set; this suite runs against a ClickHouse server only when one is given',
+  },
+);
+
+describe('chdb: embedded specifics', () => {
+  it('reports kind chdb and keeps data across close and reopen of the same directory', async () => {
+    const first = await createClickHouseWarehouse({ dataDir, database: 'reopen' });
+    expect(first.kind).toBe('chdb');
+    await first.command('CREATE TABLE kept (a String) ENGINE = MergeTree ORDER BY a');
+    await first.insert('kept', [{ a: 'still here' }]);
+    await first.close();
+    const closedErr = await rejection(first.query('SELECT 1'));
+    expect(closedErr).toMatchObject({ code: 'CDP_ERR_WAREHOUSE_UNAVAILABLE', retryable: false });
+
+    const again = await open('reopen');
+    expect(await again.query('SELECT a FROM kept')).toEqual([{ a: 'still here' }]);
+  });
+
+  it('two warehouses on one directory keep their databases apart', async () => {
+    const a = await open('side_a');
+    const b = await open('side_b');
+    await a.command('CREATE TABLE t (v String) ENGINE = Memory');
+    await b.command('CREATE TABLE t (v String) ENGINE = Memory');
+    await a.insert('t', [{ v: 'a' }]);
+    await b.insert('t', [{ v: 'b' }]);
+    expect(await a.query('SELECT v, currentDatabase() AS db FROM t')).toEqual([
+      { v: 'a', db: 'side_a' },
+    ]);
+    expect(await b.query('SELECT v, currentDatabase() AS db FROM t')).toEqual([
+      { v: 'b', db: 'side_b' },
+    ]);
+  });
+
+  it('refuses a second data directory in the same process with a clear error', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'cdp-warehouse-other-'));
+    try {
+      const err = await rejection(createClickHouseWarehouse({ dataDir: other, database: 'x' }));
+      expect(err.code).toBe('CDP_ERR_WAREHOUSE_UNAVAILABLE');
+      expect(err.message).toMatch(/data director|path/i);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+    // The engine that is open still works.
+    const still = await open('after_refusal');
+    expect(await still.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  it('needs url or dataDir, and a plain database name', async () => {
+    await expect(createClickHouseWarehouse({})).rejects.toMatchObject({
+      code: 'CDP_ERR_CONFIG_INVALID',
+      field: 'dataDir',
+    });
+    await expect(
+      createClickHouseWarehouse({ dataDir, database: 'bad-name; DROP' }),
+    ).rejects.toMatchObject({
+      code: 'CDP_ERR_CONFIG_INVALID',
+      field: 'database',
+    });
+  });
+
+  it('ping, and a connection refused on a server URL is retryable UNAVAILABLE', async () => {
+    const wh = await open('ping');
+    await expect(wh.ping()).resolves.toBeUndefined();
+    const err = await rejection(
+      createClickHouseWarehouse({
+        url: 'http://127.0.0.1:9',
+        database: 'x',
+        requestTimeoutMs: 2_000,
+      }),
+    );
+    expect(err).toMatchObject({ code: 'CDP_ERR_WAREHOUSE_UNAVAILABLE', retryable: true });
+  });
+});
+
+describe('chdb: migrations', () => {
+  const dir = join(dataDir, 'migrations-under-test');
+
+  it('applies new files in order, records them, refuses an edited applied file, and stops at a failing one', async () => {
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, '001_first.sql'),
+      '-- the first table\nCREATE TABLE IF NOT EXISTS first (a String) ENGINE = MergeTree ORDER BY a;\n',
+    );
+    const wh = await open('mig', { migrationsDir: dir });
+    expect(await wh.migrate()).toEqual({ applied: ['001_first'], alreadyApplied: [] });
+
+    await writeFile(
+      join(dir, '002_second.sql'),
+      [
+        'CREATE TABLE IF NOT EXISTS second (a String) ENGINE = MergeTree ORDER BY a;',
+        "INSERT INTO {db}.second VALUES ('seeded; with a semicolon');",
+        '',
+      ].join('\n'),
+    );
+    expect(await wh.migrate()).toEqual({ applied: ['002_second'], alreadyApplied: ['001_first'] });
+    expect(await wh.query('SELECT a FROM second')).toEqual([{ a: 'seeded; with a semicolon' }]);
+    expect(await wh.migrate()).toEqual({
+      applied: [],
+      alreadyApplied: ['001_first', '002_second'],
+    });
+
+    await writeFile(
+      join(dir, '001_first.sql'),
+      'CREATE TABLE IF NOT EXISTS first (a String, b String) ENGINE = MergeTree ORDER BY a;\n',
+    );
+    const changed = await rejection(wh.migrate());
+    expect(changed.code).toBe('CDP_ERR_WAREHOUSE_MIGRATION');
+    expect(changed.message).toContain('001_first.sql');
+    expect(changed.message).toMatch(/changed after they ran/);
+    await writeFile(
+      join(dir, '001_first.sql'),
+      '-- the first table\nCREATE TABLE IF NOT EXISTS first (a String) ENGINE = MergeTree ORDER BY a;\n',
+    );
+
+    await writeFile(
+      join(dir, '003_broken.sql'),
+      'CREATE TABLE IF NOT EXISTS third (a String) ENGINE = MergeTree ORDER BY a;\nCREAT TABLE oops;\n',
+    );
+    const failed = await rejection(wh.migrate());
+    expect(failed.code).toBe('CDP_ERR_WAREHOUSE_MIGRATION');
+    expect(failed.message).toMatch(/003_broken\.sql failed at statement 2 of 2: .*Syntax error/);
+    const recorded = await wh.query<{ name: string }>(
+      'SELECT name FROM schema_migrations FINAL ORDER BY version',
+    );
+    expect(recorded.map((r) => r.name)).toEqual(['001_first', '002_second']);
+
+    await writeFile(
+      join(dir, '003_broken.sql'),
+      'CREATE TABLE IF NOT EXISTS third (a String) ENGINE = MergeTree ORDER BY a;\n',
+    );
+    expect(await wh.migrate()).toEqual({
+      applied: ['003_broken'],
+      alreadyApplied: ['001_first', '002_second'],
+    });
+  });
+
+  it('refuses a badly named migration file', async () => {
+    const bad = join(dataDir, 'migrations-badly-named');
+    await mkdir(bad, { recursive: true });
+    await writeFile(join(bad, 'events.sql'), 'SELECT 1;\n');
+    const wh = await open('mig_bad', { migrationsDir: bad });
+    const err = await rejection(wh.migrate());
+    expect(err.code).toBe('CDP_ERR_WAREHOUSE_MIGRATION');
+    expect(err.message).toContain('events.sql');
+  });
+});

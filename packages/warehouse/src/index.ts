@@ -1,0 +1,21 @@
+/**
+ * `@cdp/warehouse`: the `Warehouse` port, every table name, and the one
+ * adapter (`@clickhouse/client` to a ClickHouse server, or to chDB in-process).
+ * The adapter contract suite is `@cdp/warehouse/contract`.
+ */
+export type {
+  InsertOptions,
+  MigrationReport,
+  QueryParams,
+  ReadonlyQueryLimits,
+  ReadonlyQueryResult,
+  Warehouse,
+} from './warehouse.js';
+export { TABLES, type TableKey, type TableName } from './tables.js';
+export {
+  createClickHouseWarehouse,
+  type ClickHouseWarehouseOptions,
+} from './clickhouse-warehouse.js';
+export { DEFAULT_MIGRATIONS_DIR } from './migrations.js';
+export { DEFAULT_READONLY_LIMITS } from './readonly-guard.js';
+export { openWarehouse } from './open.js';

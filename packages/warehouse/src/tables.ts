@@ -1,0 +1,18 @@
+/**
+ * Every warehouse table name, in one place. Names are unqualified: they live
+ * in the warehouse's database (`cdp` unless configured otherwise), which is
+ * the connection's default database in both adapters.
+ */
+export const TABLES = {
+  /** Tracked events, one row per message (ReplacingMergeTree: exact counts need `FINAL`). */
+  events: 'events',
+  /** Dead letters from ingest: the raw payload and why it was refused (kept 90 days). */
+  eventsInvalid: 'events_invalid',
+  /** Tracking sources and their write-key hashes (ReplacingMergeTree by `version`). */
+  sources: 'sources',
+  /** Which migrations ran, with their checksums. Owned by `migrate()`. */
+  schemaMigrations: 'schema_migrations',
+} as const;
+
+export type TableKey = keyof typeof TABLES;
+export type TableName = (typeof TABLES)[TableKey];

@@ -1,0 +1,153 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { CdpError, isCdpError, type Logger, type Topics } from '@cdp/core';
+import type { Bus } from '@cdp/bus';
+import type { Warehouse } from '@cdp/warehouse';
+import { createEventValidator } from '@cdp/schemas';
+import { createCollector, type Collector, type RequestContext } from './collector.js';
+import type { IngestOwnConfig } from './config.js';
+import { createIngestMetrics, type IngestMetrics } from './metrics.js';
+import type { SourceRegistry } from './sources/source-registry.js';
+import { registerCollectRoutes } from './routes/collect.js';
+import { registerPixelRoutes } from './routes/pixel.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerCors } from './routes/cors.js';
+
+export type IngestLimits = Pick<
+  IngestOwnConfig,
+  'CDP_MAX_EVENT_BYTES' | 'CDP_MAX_BATCH_BYTES' | 'CDP_MAX_BATCH_EVENTS' | 'CDP_MAX_DEPTH' | 'CDP_MAX_FUTURE_MS' | 'CDP_TRUST_PROXY'
+>;
+
+export const DEFAULT_LIMITS: IngestLimits = {
+  CDP_MAX_EVENT_BYTES: 32 * 1024,
+  CDP_MAX_BATCH_BYTES: 500 * 1024,
+  CDP_MAX_BATCH_EVENTS: 2500,
+  CDP_MAX_DEPTH: 32,
+  CDP_MAX_FUTURE_MS: 3_600_000,
+  CDP_TRUST_PROXY: false,
+};
+
+export interface IngestDeps {
+  readonly bus: Bus;
+  readonly warehouse: Warehouse;
+  readonly sources: SourceRegistry;
+  readonly topics: Topics;
+  readonly logger: Logger;
+  /** The admin token that the management and data APIs require. */
+  readonly adminToken: string;
+  readonly limits?: Partial<IngestLimits>;
+  readonly metrics?: IngestMetrics;
+  readonly now?: () => number;
+}
+
+/** What the routes share. */
+export interface IngestContext {
+  readonly deps: IngestDeps;
+  readonly limits: IngestLimits;
+  readonly collector: Collector;
+  readonly metrics: IngestMetrics;
+  readonly now: () => number;
+  /** Who sent this request (source resolved later by the route). */
+  requestContext(req: FastifyRequest, source: RequestContext['source']): RequestContext;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Collection routes dead-letter request-level rejections. */
+    collect?: boolean;
+  }
+}
+
+/** Maps framework errors to catalogue codes, so every rejection carries a stable code. */
+export function toCdpError(err: unknown): CdpError {
+  if (isCdpError(err)) return err;
+  const e = err as { code?: string; statusCode?: number; message?: string };
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new CdpError('CDP_ERR_INGEST_BODY_TOO_LARGE', { field: 'body' });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new CdpError('CDP_ERR_INGEST_CONTENT_TYPE', { field: 'content-type' });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new CdpError('CDP_ERR_INGEST_MALFORMED_JSON', { field: 'body', message: 'The body is empty' });
+    default:
+      if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+        return new CdpError('CDP_ERR_API_BAD_REQUEST', { message: e.message ?? 'Bad request', statusCode: e.statusCode });
+      }
+      return new CdpError('CDP_ERR_INTERNAL', { cause: err });
+  }
+}
+
+/** Builds the ingest + management app without listening (tests use `app.inject()`). */
+export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
+  const limits: IngestLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const metrics = deps.metrics ?? createIngestMetrics();
+  const now = deps.now ?? Date.now;
+  const collector = createCollector({
+    bus: deps.bus,
+    topics: deps.topics,
+    logger: deps.logger,
+    metrics,
+    validate: createEventValidator(),
+    maxEventBytes: limits.CDP_MAX_EVENT_BYTES,
+    maxDepth: limits.CDP_MAX_DEPTH,
+    maxFutureMs: limits.CDP_MAX_FUTURE_MS,
+  });
+
+  const app: FastifyInstance = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the default instance type.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // One log line per request would cost more than the request at 10k/s.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: limits.CDP_TRUST_PROXY,
+    // Hard cap; the per-route limits are checked in the handlers so that an
+    // oversize body is still dead-lettered with its start.
+    bodyLimit: limits.CDP_MAX_BATCH_BYTES * 4,
+    return503OnClosing: true,
+  });
+
+  const ctx: IngestContext = {
+    deps,
+    limits,
+    collector,
+    metrics,
+    now,
+    requestContext: (req, source) => ({
+      source,
+      receivedAt: now(),
+      ip: req.ip,
+      userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : '',
+    }),
+  };
+
+  // Bodies are kept as bytes: handlers check UTF-8, JSON and limits themselves
+  // and dead-letter what fails, with the raw payload.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler(async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const e = toCdpError(err);
+    if (e.code === 'CDP_ERR_INTERNAL') req.log.error({ err }, 'request_failed');
+    if (req.routeOptions.config.collect === true) {
+      const body = Buffer.isBuffer(req.body) ? req.body : '';
+      await collector.deadLetter([{ code: e.code, field: e.field ?? '', reason: e.message, payload: body }], ctx.requestContext(req, undefined));
+    }
+    if (e.retryable) void reply.header('retry-after', '1');
+    return reply.code(e.statusCode).send(e.toJSON());
+  });
+  app.setNotFoundHandler(async (req, reply) =>
+    reply.code(404).send(new CdpError('CDP_ERR_API_NOT_FOUND', { message: `No route ${req.method} ${req.url.split('?')[0] ?? ''}` }).toJSON()),
+  );
+
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.requests.inc({ route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    done();
+  });
+
+  registerCors(app, ctx);
+  registerHealthRoutes(app, ctx);
+  registerCollectRoutes(app, ctx);
+  registerPixelRoutes(app, ctx);
+  registerAdminRoutes(app, ctx);
+  return app;
+}

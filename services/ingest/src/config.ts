@@ -1,0 +1,54 @@
+import type { JSONSchemaType } from '@cdp/core';
+import { loadConfig, mergeConfigSchemas, platformConfigSchema, type PlatformConfig } from '@cdp/core';
+
+/** Settings of the ingest service (HTTP collection and the management API). */
+export interface IngestOwnConfig {
+  /** HTTP port. Default 8080. */
+  PORT: number;
+  /** Interface to listen on. Default `0.0.0.0`. */
+  HOST: string;
+  /** Admin token for the management and data APIs; empty: read or create `$CDP_DATA_DIR/credentials.json`. */
+  CDP_ADMIN_TOKEN: string;
+  /** Largest event, in bytes. Default 32 KiB (Segment's limit). */
+  CDP_MAX_EVENT_BYTES: number;
+  /** Largest batch request body, in bytes. Default 500 KiB (Segment's limit). */
+  CDP_MAX_BATCH_BYTES: number;
+  /** Most events in one batch request. Default 2,500. */
+  CDP_MAX_BATCH_EVENTS: number;
+  /** Deepest nesting of objects and arrays in an event. Default 32. */
+  CDP_MAX_DEPTH: number;
+  /** How far in the future a corrected timestamp may be before it falls back to receivedAt, in ms. Default 1 hour. */
+  CDP_MAX_FUTURE_MS: number;
+  /** Trust X-Forwarded-For (set when behind a load balancer). Default false. */
+  CDP_TRUST_PROXY: boolean;
+  /** How often each instance reloads sources from the warehouse, in ms. Default 10,000. */
+  CDP_SOURCES_REFRESH_MS: number;
+}
+
+export type IngestConfig = PlatformConfig & IngestOwnConfig;
+
+export const ingestConfigSchema: JSONSchemaType<IngestOwnConfig> = {
+  type: 'object',
+  properties: {
+    PORT: { type: 'integer', default: 8080, minimum: 0, maximum: 65535 },
+    HOST: { type: 'string', default: '0.0.0.0' },
+    CDP_ADMIN_TOKEN: { type: 'string', default: '' },
+    CDP_MAX_EVENT_BYTES: { type: 'integer', default: 32 * 1024, minimum: 1024 },
+    CDP_MAX_BATCH_BYTES: { type: 'integer', default: 500 * 1024, minimum: 1024 },
+    CDP_MAX_BATCH_EVENTS: { type: 'integer', default: 2500, minimum: 1 },
+    CDP_MAX_DEPTH: { type: 'integer', default: 32, minimum: 2, maximum: 1000 },
+    CDP_MAX_FUTURE_MS: { type: 'integer', default: 3_600_000, minimum: 0 },
+    CDP_TRUST_PROXY: { type: 'boolean', default: false },
+    CDP_SOURCES_REFRESH_MS: { type: 'integer', default: 10_000, minimum: 100 },
+  },
+  required: [],
+  additionalProperties: false,
+} as unknown as JSONSchemaType<IngestOwnConfig>;
+
+/** Validates the ingest service's environment once; every problem is reported together. */
+export function loadIngestConfig(env: Record<string, string | undefined>, known: readonly string[] = []): Readonly<IngestConfig> {
+  return loadConfig(mergeConfigSchemas(platformConfigSchema, ingestConfigSchema), env, {
+    ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'],
+    known,
+  });
+}

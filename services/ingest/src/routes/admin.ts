@@ -1,0 +1,77 @@
+import { CdpError } from '@cdp/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IngestContext } from '../app.js';
+import { parseJsonBody } from '../pipeline/parse-body.js';
+import type { Source } from '../sources/source.js';
+import type { SourcePatch } from '../sources/source-registry.js';
+import { requireAdmin } from './auth.js';
+
+/** A source as the API shows it: never the key hash. */
+export function sourceView(s: Source): Record<string, unknown> {
+  return {
+    id: s.id,
+    name: s.name,
+    writeKeyPrefix: s.writeKeyPrefix,
+    allowedOrigins: s.allowedOrigins,
+    redirectAllowlist: s.redirectAllowlist,
+    ipPolicy: s.ipPolicy,
+    createdAt: new Date(s.createdAt).toISOString(),
+    updatedAt: new Date(s.updatedAt).toISOString(),
+  };
+}
+
+function jsonBody(req: FastifyRequest): Record<string, unknown> {
+  if (!Buffer.isBuffer(req.body)) throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'body', message: 'Send a JSON body (application/json)' });
+  return parseJsonBody(req.body);
+}
+
+function patchOf(body: Record<string, unknown>): SourcePatch {
+  const allowed = ['name', 'allowedOrigins', 'redirectAllowlist', 'ipPolicy'];
+  for (const k of Object.keys(body)) {
+    if (!allowed.includes(k)) throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: k, message: `Unknown field ${k} (allowed: ${allowed.join(', ')})` });
+  }
+  return body as SourcePatch;
+}
+
+/**
+ * The management and data API, behind the admin token: sources (create,
+ * list, get, update, rotate key) and read-only SQL.
+ */
+export function registerAdminRoutes(app: FastifyInstance, ctx: IngestContext): void {
+  const { sources } = ctx.deps;
+  app.register(async (admin) => {
+    admin.addHook('onRequest', async (req) => requireAdmin(ctx, req));
+
+    admin.get('/v1/sources', async () => ({ sources: sources.list().map(sourceView) }));
+    admin.post('/v1/sources', async (req, reply) => {
+      const body = jsonBody(req);
+      if (typeof body['name'] !== 'string') throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'name', message: 'name is required' });
+      const { source, writeKey } = await sources.create({ ...patchOf(body), name: body['name'] });
+      return reply.code(201).send({ source: sourceView(source), writeKey });
+    });
+    admin.get<{ Params: { id: string } }>('/v1/sources/:id', async (req) => {
+      const s = sources.get(req.params.id);
+      if (!s) throw new CdpError('CDP_ERR_API_NOT_FOUND', { field: 'id', message: `No source with id ${req.params.id}` });
+      return { source: sourceView(s) };
+    });
+    admin.patch<{ Params: { id: string } }>('/v1/sources/:id', async (req) => ({
+      source: sourceView(await sources.update(req.params.id, patchOf(jsonBody(req)))),
+    }));
+    admin.post<{ Params: { id: string } }>('/v1/sources/:id/rotate-key', async (req) => {
+      const { source, writeKey } = await sources.rotateKey(req.params.id);
+      return { source: sourceView(source), writeKey };
+    });
+
+    admin.post('/v1/sql', async (req) => {
+      const body = jsonBody(req);
+      const query = body['query'];
+      const params = body['params'] ?? {};
+      if (typeof query !== 'string' || query.trim() === '') throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'query', message: 'query must be a non-empty string' });
+      if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+        throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'params', message: 'params must be an object of {name: value} for {name:Type} placeholders' });
+      }
+      const res = await ctx.deps.warehouse.queryReadonly(query, params as Record<string, unknown>);
+      return { rows: res.rows, truncated: res.truncated };
+    });
+  });
+}

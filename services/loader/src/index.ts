@@ -1,0 +1,4 @@
+export * from './loader.js';
+export * from './rows.js';
+export * from './batcher.js';
+export * from './config.js';

@@ -1,0 +1,51 @@
+/**
+ * Composition root of the loader run on its own (distributed mode): consumes
+ * the event topics into the warehouse and serves /healthz and /metrics.
+ */
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createLogger, topics as topicNames } from '@cdp/core';
+import { openBus } from '@cdp/bus';
+import { openWarehouse } from '@cdp/warehouse';
+import { loadLoaderConfig } from './config.js';
+import { createLoader } from './loader.js';
+
+const config = loadLoaderConfig(process.env);
+const logger = createLogger({ service: 'loader', level: config.LOG_LEVEL });
+const t = topicNames(config.CDP_TOPIC_PREFIX);
+const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
+
+const warehouse = await openWarehouse(config, logger);
+await warehouse.migrate();
+const bus = await openBus(config, logger);
+await bus.ensureTopics([
+  { name: t.eventsRaw, partitions: config.CDP_TOPIC_PARTITIONS },
+  { name: t.eventsInvalid, partitions: 1 },
+]);
+const loader = createLoader({ bus, warehouse, topics: t, logger, flushIntervalMs: config.CDP_LOADER_FLUSH_MS, maxRows: config.CDP_LOADER_MAX_ROWS, registry, groupPrefix: config.CDP_TOPIC_PREFIX });
+await loader.start();
+
+const http = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+http.get('/healthz', async () => ({ status: 'ok' }));
+http.get('/readyz', async (_req, reply) => {
+  try {
+    await Promise.all([bus.ping(), warehouse.ping()]);
+    return { status: 'ready' };
+  } catch (err) {
+    return reply.code(503).send({ status: 'not_ready', error: (err as Error).message });
+  }
+});
+http.get('/metrics', async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
+await http.listen({ port: config.CDP_LOADER_PORT, host: '0.0.0.0' });
+
+const shutdown = async (signal: string): Promise<void> => {
+  logger.info({ signal }, 'loader_stopping');
+  await http.close();
+  await loader.stop();
+  await bus.close();
+  await warehouse.close();
+  process.exit(0);
+};
+process.once('SIGTERM', (s) => void shutdown(s));
+process.once('SIGINT', (s) => void shutdown(s));
