@@ -24,6 +24,8 @@ export default defineConfig({
         ssr: { resolve: { conditions: resolve.conditions } },
         test: {
           name: 'int',
+          // Runs after the unit project, with its own worker limit.
+          sequence: { groupOrder: 1 },
           include: ['packages/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts', 'test/**/*.int.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           globalSetup: ['packages/testkit/src/global-setup.ts'],

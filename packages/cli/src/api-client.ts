@@ -37,7 +37,10 @@ export async function api<T>(target: ApiTarget, method: string, path: string, bo
   }
   const text = await res.text();
   const json = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-  if (!res.ok) throw new Error(`${res.status} ${String(json['code'] ?? '')}: ${String(json['message'] ?? text)}${json['field'] ? ` (field: ${String(json['field'])})` : ''}`);
+  if (!res.ok) {
+    const s = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+    throw new Error(`${res.status} ${s(json['code'])}: ${s(json['message'] ?? text)}${json['field'] ? ` (field: ${s(json['field'])})` : ''}`);
+  }
   return json as T;
 }
 
@@ -45,7 +48,7 @@ export async function api<T>(target: ApiTarget, method: string, path: string, bo
 export function table(rows: readonly Record<string, unknown>[]): string {
   if (rows.length === 0) return '(no rows)';
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
   const widths = cols.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
   const line = (vals: string[]): string => vals.map((v, i) => v.slice(0, widths[i]).padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');

@@ -68,6 +68,11 @@ export interface ClickHouseWarehouseOptions {
  *   is visible (`async_insert` defaults to 1 in ClickHouse 26.7).
  * - unknown columns are an error, not silently dropped.
  */
+const NEWLINE = Buffer.from('\n');
+
+/** Dedup tokens reach the tables that materialized views write. */
+const DEPENDENT_VIEW_SETTINGS = ['deduplicate_blocks_in_dependent_materialized_views = 1'];
+
 const INSERT_SETTINGS = [
   "date_time_input_format = 'best_effort'",
   'async_insert = 0',
@@ -257,6 +262,35 @@ class ClickHouseWarehouse implements Warehouse {
     }
     const query = `INSERT INTO ${target} SETTINGS ${settings.join(', ')} FORMAT JSONEachRow`;
     const body = toJsonEachRow(rows);
+    await this.#run(async () => {
+      const result = await this.#client.exec({ query, values: Readable.from([body]) });
+      await drain(result.stream);
+    });
+  }
+
+  async insertLines(
+    table: string,
+    lines: readonly (string | Buffer)[],
+    opts: InsertOptions = {},
+  ): Promise<void> {
+    const target = quoteTable(table);
+    if (lines.length === 0) return;
+    const settings = [...INSERT_SETTINGS, ...DEPENDENT_VIEW_SETTINGS];
+    if (opts.dedupToken !== undefined) {
+      if (opts.dedupToken === '') {
+        throw new CdpError('CDP_ERR_WAREHOUSE_QUERY', {
+          message: 'dedupToken must not be empty',
+          field: 'dedupToken',
+        });
+      }
+      settings.push(`insert_deduplication_token = ${quoteString(opts.dedupToken)}`);
+    }
+    const query = `INSERT INTO ${target} SETTINGS ${settings.join(', ')} FORMAT LineAsString`;
+    const parts: Buffer[] = [];
+    for (const line of lines) {
+      parts.push(typeof line === 'string' ? Buffer.from(line) : line, NEWLINE);
+    }
+    const body = Buffer.concat(parts);
     await this.#run(async () => {
       const result = await this.#client.exec({ query, values: Readable.from([body]) });
       await drain(result.stream);

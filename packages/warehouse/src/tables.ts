@@ -6,6 +6,11 @@
 export const TABLES = {
   /** Tracked events, one row per message (ReplacingMergeTree: exact counts need `FINAL`). */
   events: 'events',
+  /**
+   * Null table the loader inserts bus messages into, one JSON line each;
+   * materialized views parse them into `events` (or `events_invalid`).
+   */
+  eventsIngest: 'events_ingest',
   /** Dead letters from ingest: the raw payload and why it was refused (kept 90 days). */
   eventsInvalid: 'events_invalid',
   /** Tracking sources and their write-key hashes (ReplacingMergeTree by `version`). */

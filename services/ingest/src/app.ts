@@ -70,6 +70,7 @@ export function toCdpError(err: unknown): CdpError {
       return new CdpError('CDP_ERR_INGEST_CONTENT_TYPE', { field: 'content-type' });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new CdpError('CDP_ERR_INGEST_MALFORMED_JSON', { field: 'body', message: 'The body is empty' });
+    case undefined:
     default:
       if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
         return new CdpError('CDP_ERR_API_BAD_REQUEST', { message: e.message ?? 'Bad request', statusCode: e.statusCode });
@@ -94,9 +95,10 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
     maxFutureMs: limits.CDP_MAX_FUTURE_MS,
   });
 
+  // pino's Logger is a FastifyBaseLogger; typing it so keeps the default instance type.
+  const fastifyLogger: FastifyBaseLogger = deps.logger;
   const app: FastifyInstance = Fastify({
-    // pino's Logger is a FastifyBaseLogger; the cast keeps the default instance type.
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance: fastifyLogger,
     // One log line per request would cost more than the request at 10k/s.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: limits.CDP_TRUST_PROXY,

@@ -2,7 +2,7 @@
  * Composition root of the loader run on its own (distributed mode): consumes
  * the event topics into the warehouse and serves /healthz and /metrics.
  */
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createLogger, topics as topicNames } from '@cdp/core';
 import { openBus } from '@cdp/bus';
@@ -26,7 +26,7 @@ await bus.ensureTopics([
 const loader = createLoader({ bus, warehouse, topics: t, logger, flushIntervalMs: config.CDP_LOADER_FLUSH_MS, maxRows: config.CDP_LOADER_MAX_ROWS, registry, groupPrefix: config.CDP_TOPIC_PREFIX });
 await loader.start();
 
-const http = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+const http = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
 http.get('/healthz', async () => ({ status: 'ok' }));
 http.get('/readyz', async (_req, reply) => {
   try {

@@ -49,7 +49,25 @@ export function botVerdict(ua: unknown, origin: UserAgentOrigin = 'client'): Bot
   const capped =
     trimmed.length > MAX_USER_AGENT_LENGTH ? trimmed.slice(0, MAX_USER_AGENT_LENGTH) : trimmed;
   if (origin === 'request' && SERVER_CLIENT_USER_AGENT_RE.test(capped)) return 'server_client';
-  return isbot(capped) ? 'bot' : 'human';
+  return isbotCached(capped) ? 'bot' : 'human';
+}
+
+/** Most distinct user agents remembered; the cache starts afresh past this. */
+export const BOT_CACHE_SIZE = 10_000;
+const botCache = new Map<string, boolean>();
+
+/**
+ * `isbot` runs one very large regular expression (a fifth of enrichment's
+ * time when measured); user agents repeat heavily, so verdicts are memoised.
+ */
+function isbotCached(ua: string): boolean {
+  let v = botCache.get(ua);
+  if (v === undefined) {
+    v = isbot(ua);
+    if (botCache.size >= BOT_CACHE_SIZE) botCache.clear();
+    botCache.set(ua, v);
+  }
+  return v;
 }
 
 /**

@@ -220,11 +220,12 @@ export function extractCampaign(event: unknown): CampaignFields {
   }
 
   const clickIds: ClickIds = {};
+  // Hot path: no arrays per click id, and query strings without parameters skipped.
+  const withParams = queries.filter((q) => q.size > 0);
   for (const id of CLICK_ID_PARAMS) {
-    const found = [campaign[id], ...queries.map((q) => q.get(id))]
-      .map((value) => text(value, MAX_CLICK_ID_LENGTH))
-      .find((value): value is string => value !== null);
-    if (found !== undefined) clickIds[id] = found;
+    let found = text(campaign[id], MAX_CLICK_ID_LENGTH);
+    for (let i = 0; found === null && i < withParams.length; i++) found = text(withParams[i]?.get(id), MAX_CLICK_ID_LENGTH);
+    if (found !== null) clickIds[id] = found;
   }
 
   return {

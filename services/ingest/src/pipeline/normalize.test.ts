@@ -63,7 +63,7 @@ describe('normalizeEvent', () => {
   it('refuses nesting deeper than the limit', () => {
     let deep: Record<string, unknown> = {};
     const root = deep;
-    for (let i = 0; i < 40; i++) deep = (deep['x'] = {}) as Record<string, unknown>;
+    for (let i = 0; i < 40; i++) deep = (deep['x'] = {});
     const r = normalizeEvent({ userId: 'u', event: 'e', properties: root }, 'track', opts);
     expect(r.ok || r.problem.code).toBe('CDP_ERR_INGEST_TOO_DEEP');
   });

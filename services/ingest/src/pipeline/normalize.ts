@@ -98,13 +98,13 @@ export function batchItems(body: Record<string, unknown>): unknown[] | SchemaPro
   const sentAt = body['sentAt'];
   const hasCtx = ctx !== null && typeof ctx === 'object' && !Array.isArray(ctx);
   const hasInt = integrations !== null && typeof integrations === 'object' && !Array.isArray(integrations);
-  if (!hasCtx && !hasInt && sentAt === undefined) return batch;
+  if (!hasCtx && !hasInt && sentAt === undefined) return batch as unknown[];
   return batch.map((item: unknown) => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
     const it = { ...(item as Record<string, unknown>) };
     if (hasCtx) {
       const own = it['context'];
-      it['context'] = own !== null && typeof own === 'object' && !Array.isArray(own) ? { ...(ctx as object), ...(own as object) } : own === undefined ? { ...(ctx as object) } : own;
+      it['context'] = own !== null && typeof own === 'object' && !Array.isArray(own) ? { ...(ctx), ...(own) } : own === undefined ? { ...(ctx) } : own;
     }
     if (hasInt && it['integrations'] === undefined) it['integrations'] = integrations;
     if (sentAt !== undefined && it['sentAt'] === undefined) it['sentAt'] = sentAt;

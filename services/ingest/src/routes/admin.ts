@@ -30,7 +30,7 @@ function patchOf(body: Record<string, unknown>): SourcePatch {
   for (const k of Object.keys(body)) {
     if (!allowed.includes(k)) throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: k, message: `Unknown field ${k} (allowed: ${allowed.join(', ')})` });
   }
-  return body as SourcePatch;
+  return body;
 }
 
 /**
