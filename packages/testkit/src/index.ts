@@ -1,0 +1,25 @@
+/**
+ * Test helpers shared by the workspace: temp dirs, polling, free ports, and a
+ * real Kafka broker for integration tests.
+ */
+export { freePort } from './free-port.js';
+export { tempDir, tempDirSync, type TempDir } from './temp-dir.js';
+export { waitFor, type WaitForOptions } from './wait-for.js';
+
+export { isCi, kafkaBrokersForTest, kafkaUnavailableReason } from './kafka/brokers-for-test.js';
+export type { KafkaHandle } from './kafka/handle.js';
+export { KafkaUnavailableError, startKafka, type StartKafkaOptions } from './kafka/start-kafka.js';
+export {
+  startJvmBroker,
+  BrokerStartError,
+  DEFAULT_BROKER_JVM_ARGS,
+  type JvmBrokerOptions,
+} from './kafka/jvm-broker.js';
+export {
+  cachedKafkaLibs,
+  fetchKafkaLibs,
+  type FetchKafkaOptions,
+  type KafkaLibs,
+} from './kafka/fetch.js';
+export { KAFKA_VERSION, kafkaCacheDir } from './kafka/paths.js';
+export { probeKafka } from './kafka/probe.js';
