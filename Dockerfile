@@ -14,4 +14,4 @@ COPY --from=build /app /app
 VOLUME /data
 EXPOSE 8080
 USER node
-CMD ["node", "packages/cli/dist/bin.js", "start"]
+CMD ["node", "--max-semi-space-size=32", "packages/cli/dist/bin.js", "start"]

@@ -15,7 +15,7 @@ export interface LoaderOptions {
   readonly eventsTopic?: string;
   /** Flush at most this long after the first pending row (default 1,000 ms: about one insert a second per table). */
   readonly flushIntervalMs?: number;
-  /** Flush when this many rows are pending (default 50,000). */
+  /** Flush when this many rows are pending (default 20,000). */
   readonly maxRows?: number;
   readonly registry?: Registry;
   /** Prefix of the consumer group names (the topic prefix, so runs sharing a broker stay apart). Default `cdp.`. */
@@ -50,7 +50,7 @@ const partOf = (b: MessageBatch): string =>
 export function createLoader(opts: LoaderOptions): Loader {
   const { warehouse, logger } = opts;
   const maxWaitMs = opts.flushIntervalMs ?? 1000;
-  const maxRows = opts.maxRows ?? 50_000;
+  const maxRows = opts.maxRows ?? 20_000;
   const registers = opts.registry ? [opts.registry] : [];
   const rowsTotal = new Counter({ name: 'cdp_loader_rows_total', help: 'Rows written, by table', labelNames: ['table'], registers });
   const flushSeconds = new Histogram({

@@ -133,6 +133,10 @@ export function createSourceRegistry(deps: {
   let byId = new Map<string, Source>();
   let byHash = new Map<string, Source>();
   let origins = new Set<string>();
+  // Hashing every request's key costs a few percent of a request; keys that
+  // matched are remembered until the sources change. Only keys that matched
+  // are kept, so unknown keys sent by anyone cannot grow it.
+  let byKey = new Map<string, Source>();
   let timer: NodeJS.Timeout | undefined;
 
   const install = (sources: Iterable<Source>): void => {
@@ -147,6 +151,7 @@ export function createSourceRegistry(deps: {
     byId = id;
     byHash = hash;
     origins = orig;
+    byKey = new Map();
   };
 
   const save = async (s: Source): Promise<void> => {
@@ -162,7 +167,14 @@ export function createSourceRegistry(deps: {
   };
 
   const registry: SourceRegistry = {
-    byWriteKey: (writeKey) => byHash.get(hashSecret(writeKey)),
+    byWriteKey(writeKey) {
+      let s = byKey.get(writeKey);
+      if (s === undefined) {
+        s = byHash.get(hashSecret(writeKey));
+        if (s !== undefined && byKey.size < 10_000) byKey.set(writeKey, s);
+      }
+      return s;
+    },
     get: (id) => byId.get(id),
     list: () => [...byId.values()].sort((a, b) => a.createdAt - b.createdAt),
     anyAllowsOrigin: (origin) => origins.has('*') || origins.has(origin.toLowerCase()),
