@@ -5,7 +5,7 @@ COPY package.json package-lock.json turbo.json tsconfig.base.json ./
 COPY packages ./packages
 COPY services ./services
 COPY schemas ./schemas
-RUN npm ci --no-audit --no-fund && npx turbo run build && npm prune --omit=dev
+RUN npm install --no-audit --no-fund && npx turbo run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production CDP_DATA_DIR=/data
