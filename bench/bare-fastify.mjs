@@ -6,7 +6,11 @@ import { createEventValidator } from '../packages/schemas/dist/index.js';
 const validate = createEventValidator();
 const app = Fastify({ logger: false });
 app.removeAllContentTypeParsers();
-app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+app.addContentTypeParser(
+  ['application/json', 'text/plain'],
+  { parseAs: 'buffer' },
+  (_req, body, done) => done(null, body),
+);
 app.post('/v1/track', async (req, reply) => {
   const event = JSON.parse(req.body.toString('utf8'));
   const problem = validate('track', event);

@@ -25,7 +25,13 @@ const { values } = parseArgs({
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const root = new URL('..', import.meta.url).pathname;
-const results = { cores: availableParallelism(), cpu: cpus()[0]?.model, mode: values.kafka ? 'kafka+chdb' : 'embedded bus+chdb', duration, connections };
+const results = {
+  cores: availableParallelism(),
+  cpu: cpus()[0]?.model,
+  mode: values.kafka ? 'kafka+chdb' : 'embedded bus+chdb',
+  duration,
+  connections,
+};
 
 let kafka;
 if (values.kafka) {
@@ -38,15 +44,28 @@ const dataDir = mkdtempSync(join(tmpdir(), 'cdp-bench-'));
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
 // The same flags as `npm start`.
-const server = startChild(['--max-semi-space-size=32', join(root, 'packages/cli/dist/bin.js'), 'start'], {
-  CDP_DATA_DIR: dataDir,
-  PORT: String(port),
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'warn',
-  ...(kafka ? { KAFKA_BROKERS: kafka.brokers.join(','), CDP_TOPIC_PREFIX: `bench${Date.now().toString(36)}.` } : {}),
-}, 'cdp');
+const server = startChild(
+  ['--max-semi-space-size=32', join(root, 'packages/cli/dist/bin.js'), 'start'],
+  {
+    CDP_DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    ...(kafka
+      ? {
+          KAFKA_BROKERS: kafka.brokers.join(','),
+          CDP_TOPIC_PREFIX: `bench${Date.now().toString(36)}.`,
+        }
+      : {}),
+  },
+  'cdp',
+);
 const bareBasePort = await freePort();
-const bare = startChild([join(root, 'bench/bare-fastify.mjs')], { PORT: String(bareBasePort) }, 'bare');
+const bare = startChild(
+  [join(root, 'bench/bare-fastify.mjs')],
+  { PORT: String(bareBasePort) },
+  'bare',
+);
 try {
   await waitHttp(`${url}/healthz`);
   await waitHttp(`${url}/readyz`);
@@ -57,10 +76,21 @@ try {
   const trackBody = JSON.stringify({
     anonymousId: '5d8a2c3e-7f41-4b1a-9c3e-2b7d1f0a9e11',
     event: 'Product Viewed',
-    properties: { product_id: 'sku-1042', name: 'Trail running shoe', price: 129.9, currency: 'EUR', category: 'Shoes' },
+    properties: {
+      product_id: 'sku-1042',
+      name: 'Trail running shoe',
+      price: 129.9,
+      currency: 'EUR',
+      category: 'Shoes',
+    },
     context: {
-      page: { url: 'https://shop.example/p/1042?utm_source=google&utm_medium=cpc', path: '/p/1042', referrer: 'https://www.google.com/' },
-      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+      page: {
+        url: 'https://shop.example/p/1042?utm_source=google&utm_medium=cpc',
+        path: '/p/1042',
+        referrer: 'https://www.google.com/',
+      },
+      userAgent:
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
       library: { name: 'analytics.js', version: '2.11.1' },
     },
     timestamp: new Date().toISOString(),
@@ -68,13 +98,41 @@ try {
   const headers = { 'content-type': 'application/json', authorization: auth };
 
   // Warm up both servers (JIT, first chDB inserts).
-  await cannon({ url: `http://127.0.0.1:${bareBasePort}/v1/track`, method: 'POST', body: trackBody, headers, connections, duration: 2 });
-  await cannon({ url: `${url}/v1/track`, method: 'POST', body: trackBody, headers, connections, duration: 3 });
+  await cannon({
+    url: `http://127.0.0.1:${bareBasePort}/v1/track`,
+    method: 'POST',
+    body: trackBody,
+    headers,
+    connections,
+    duration: 2,
+  });
+  await cannon({
+    url: `${url}/v1/track`,
+    method: 'POST',
+    body: trackBody,
+    headers,
+    connections,
+    duration: 3,
+  });
 
-  const bareRes = await cannon({ url: `http://127.0.0.1:${bareBasePort}/v1/track`, method: 'POST', body: trackBody, headers, connections, duration });
+  const bareRes = await cannon({
+    url: `http://127.0.0.1:${bareBasePort}/v1/track`,
+    method: 'POST',
+    body: trackBody,
+    headers,
+    connections,
+    duration,
+  });
   bare.child.kill('SIGTERM');
   await sleep(500);
-  const single = await cannon({ url: `${url}/v1/track`, method: 'POST', body: trackBody, headers, connections, duration });
+  const single = await cannon({
+    url: `${url}/v1/track`,
+    method: 'POST',
+    body: trackBody,
+    headers,
+    connections,
+    duration,
+  });
   results.single = {
     reqPerSec: Math.round(single.requests.average),
     p99Ms: single.latency.p99,
@@ -84,31 +142,67 @@ try {
     bareP99Ms: bareRes.latency.p99,
     ratio: Number((single.requests.average / bareRes.requests.average).toFixed(3)),
   };
-  process.stdout.write(`single POST /v1/track: ${results.single.reqPerSec} req/s, p99 ${results.single.p99Ms} ms (bare fastify parse+validate: ${results.single.bareReqPerSec} req/s, p99 ${results.single.bareP99Ms} ms; ratio ${results.single.ratio})\n`);
+  process.stdout.write(
+    `single POST /v1/track: ${results.single.reqPerSec} req/s, p99 ${results.single.p99Ms} ms (bare fastify parse+validate: ${results.single.bareReqPerSec} req/s, p99 ${results.single.bareP99Ms} ms; ratio ${results.single.ratio})\n`,
+  );
 
   const batchBody = JSON.stringify({
-    batch: Array.from({ length: 100 }, (_, i) => ({ type: 'track', event: 'Product Viewed', anonymousId: `anon-${i % 17}`, properties: { product_id: `sku-${i}`, price: 10 + i } })),
+    batch: Array.from({ length: 100 }, (_, i) => ({
+      type: 'track',
+      event: 'Product Viewed',
+      anonymousId: `anon-${i % 17}`,
+      properties: { product_id: `sku-${i}`, price: 10 + i },
+    })),
     context: { library: { name: 'analytics-node', version: '3.1.0' } },
   });
-  const batch = await cannon({ url: `${url}/v1/batch`, method: 'POST', body: batchBody, headers, connections: Math.min(connections, 20), duration });
-  results.batch = { reqPerSec: Math.round(batch.requests.average), eventsPerSec: Math.round(batch.requests.average * 100), p99Ms: batch.latency.p99, non2xx: batch.non2xx, errors: batch.errors };
-  process.stdout.write(`batched POST /v1/batch x100: ${results.batch.eventsPerSec} events/s (${results.batch.reqPerSec} req/s, p99 ${results.batch.p99Ms} ms)\n`);
+  const batch = await cannon({
+    url: `${url}/v1/batch`,
+    method: 'POST',
+    body: batchBody,
+    headers,
+    connections: Math.min(connections, 20),
+    duration,
+  });
+  results.batch = {
+    reqPerSec: Math.round(batch.requests.average),
+    eventsPerSec: Math.round(batch.requests.average * 100),
+    p99Ms: batch.latency.p99,
+    non2xx: batch.non2xx,
+    errors: batch.errors,
+  };
+  process.stdout.write(
+    `batched POST /v1/batch x100: ${results.batch.eventsPerSec} events/s (${results.batch.reqPerSec} req/s, p99 ${results.batch.p99Ms} ms)\n`,
+  );
 
   // Event to queryable: probes sent one by one under a background load, each
   // polled until SELECT sees it.
   const sql = async (query, params) => {
-    const r = await fetch(`${url}/v1/sql`, { method: 'POST', headers: { authorization: `Bearer ${creds.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ query, params }) });
+    const r = await fetch(`${url}/v1/sql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${creds.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query, params }),
+    });
     return (await r.json()).rows;
   };
   const probes = Number(values.probes);
   const run = Date.now().toString(36);
-  const background = cannon({ url: `${url}/v1/batch`, method: 'POST', body: batchBody, headers, connections: 4, duration: Math.ceil((probes * 30) / 1000) + 5, overallRate: Number(values['background-rps']) });
+  const background = cannon({
+    url: `${url}/v1/batch`,
+    method: 'POST',
+    body: batchBody,
+    headers,
+    connections: 4,
+    duration: Math.ceil((probes * 30) / 1000) + 5,
+    overallRate: Number(values['background-rps']),
+  });
   const sent = new Map();
   const seen = new Map();
   let polling = true;
   const poller = (async () => {
     while (polling) {
-      const rows = await sql('SELECT message_id FROM events WHERE message_id LIKE {p:String}', { p: `probe-${run}-%` });
+      const rows = await sql('SELECT message_id FROM events WHERE message_id LIKE {p:String}', {
+        p: `probe-${run}-%`,
+      });
       const t = Date.now();
       for (const r of rows) if (!seen.has(r.message_id)) seen.set(r.message_id, t);
       await sleep(20);
@@ -117,7 +211,11 @@ try {
   for (let i = 0; i < probes; i++) {
     const id = `probe-${run}-${i}`;
     sent.set(id, Date.now());
-    const r = await fetch(`${url}/v1/track`, { method: 'POST', headers, body: JSON.stringify({ anonymousId: 'probe', event: 'Probe', messageId: id }) });
+    const r = await fetch(`${url}/v1/track`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ anonymousId: 'probe', event: 'Probe', messageId: id }),
+    });
     if (r.status !== 200) throw new Error(`probe ${r.status}`);
     await sleep(25);
   }
@@ -127,15 +225,28 @@ try {
   await poller;
   await background;
   const lat = [...sent].filter(([id]) => seen.has(id)).map(([id, t]) => seen.get(id) - t);
-  results.queryable = { probes, seen: seen.size, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), maxMs: Math.max(...lat) };
-  process.stdout.write(`event to queryable: p50 ${results.queryable.p50Ms} ms, p99 ${results.queryable.p99Ms} ms, max ${results.queryable.maxMs} ms (${seen.size}/${probes} probes, under a ${Number(values['background-rps']) * 100} events/s background load)\n`);
+  results.queryable = {
+    probes,
+    seen: seen.size,
+    p50Ms: percentile(lat, 50),
+    p99Ms: percentile(lat, 99),
+    maxMs: Math.max(...lat),
+  };
+  process.stdout.write(
+    `event to queryable: p50 ${results.queryable.p50Ms} ms, p99 ${results.queryable.p99Ms} ms, max ${results.queryable.maxMs} ms (${seen.size}/${probes} probes, under a ${Number(values['background-rps']) * 100} events/s background load)\n`,
+  );
 
   const total = await sql('SELECT count() AS n FROM events');
   results.rowsStored = Number(total[0]?.n ?? 0);
   results.peakRssMiB = Math.round(rss.stop());
-  process.stdout.write(`server peak RSS: ${results.peakRssMiB} MiB; rows stored: ${results.rowsStored}; cores: ${results.cores} (${results.cpu})\n`);
+  process.stdout.write(
+    `server peak RSS: ${results.peakRssMiB} MiB; rows stored: ${results.rowsStored}; cores: ${results.cores} (${results.cpu})\n`,
+  );
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, `bench/results/ingest-${values.kafka ? 'kafka' : 'embedded'}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(
+    join(root, `bench/results/ingest-${values.kafka ? 'kafka' : 'embedded'}.json`),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
   process.stdout.write(`${JSON.stringify(results)}\n`);
 } finally {
   server.child.kill('SIGTERM');

@@ -18,12 +18,16 @@ export async function freePort() {
 }
 
 export function startChild(args, env, label) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   child.on('exit', (code, sig) => {
-    if (code !== 0 && sig !== 'SIGTERM' && sig !== 'SIGKILL') process.stderr.write(`${label} exited ${code ?? sig}:\n${out.slice(-4000)}\n`);
+    if (code !== 0 && sig !== 'SIGTERM' && sig !== 'SIGKILL')
+      process.stderr.write(`${label} exited ${code ?? sig}:\n${out.slice(-4000)}\n`);
   });
   return { child, output: () => out };
 }
@@ -50,7 +54,12 @@ export function rssSampler(pid) {
   };
   const t = setInterval(read, 200);
   read();
-  return { stop: () => (clearInterval(t), peak), get peak() { return peak; } };
+  return {
+    stop: () => (clearInterval(t), peak),
+    get peak() {
+      return peak;
+    },
+  };
 }
 
 export function cannon(opts) {

@@ -7,5 +7,10 @@ export {
   type EmbeddedBusOptions,
   type FsyncMode,
 } from './embedded/index.js';
-export { createKafkaBus, translateKafkaError, type KafkaBusOptions, type KafkaOperation } from './kafka/index.js';
+export {
+  createKafkaBus,
+  translateKafkaError,
+  type KafkaBusOptions,
+  type KafkaOperation,
+} from './kafka/index.js';
 export { openBus } from './open.js';

@@ -10,12 +10,26 @@ import { createKafkaBus } from './kafka/index.js';
  * `$CDP_DATA_DIR/bus`. Nothing else in a service knows which it got.
  */
 export async function openBus(
-  config: Pick<PlatformConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'CDP_DATA_DIR' | 'CDP_TOPIC_PARTITIONS'>,
+  config: Pick<
+    PlatformConfig,
+    'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'CDP_DATA_DIR' | 'CDP_TOPIC_PARTITIONS'
+  >,
   logger: Logger,
 ): Promise<Bus> {
-  const brokers = config.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const brokers = config.KAFKA_BROKERS.split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '');
   if (brokers.length > 0) {
-    return createKafkaBus({ brokers, clientId: config.KAFKA_CLIENT_ID, logger, defaultPartitions: config.CDP_TOPIC_PARTITIONS });
+    return createKafkaBus({
+      brokers,
+      clientId: config.KAFKA_CLIENT_ID,
+      logger,
+      defaultPartitions: config.CDP_TOPIC_PARTITIONS,
+    });
   }
-  return createEmbeddedBus({ dir: join(config.CDP_DATA_DIR, 'bus'), defaultPartitions: config.CDP_TOPIC_PARTITIONS, logger });
+  return createEmbeddedBus({
+    dir: join(config.CDP_DATA_DIR, 'bus'),
+    defaultPartitions: config.CDP_TOPIC_PARTITIONS,
+    logger,
+  });
 }

@@ -22,7 +22,13 @@ API commands talk to a running platform: --url (default http://127.0.0.1:$PORT) 
 Settings come from the environment; see the README's configuration table.
 `;
 
-const list = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+const list = (v: string | undefined): string[] | undefined =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -74,7 +80,9 @@ async function main(argv: string[]): Promise<number> {
       const warehouse = await openWarehouse(config, logger);
       try {
         const r = await warehouse.migrate();
-        process.stdout.write(`applied: ${r.applied.join(', ') || '(none)'}\nalready applied: ${r.alreadyApplied.length}\n`);
+        process.stdout.write(
+          `applied: ${r.applied.join(', ') || '(none)'}\nalready applied: ${r.alreadyApplied.length}\n`,
+        );
       } finally {
         await warehouse.close();
       }
@@ -85,23 +93,43 @@ async function main(argv: string[]): Promise<number> {
       const patch = {
         ...(values.name === undefined ? {} : { name: values.name }),
         ...(values.origins === undefined ? {} : { allowedOrigins: list(values.origins) }),
-        ...(values['redirect-allowlist'] === undefined ? {} : { redirectAllowlist: list(values['redirect-allowlist']) }),
+        ...(values['redirect-allowlist'] === undefined
+          ? {}
+          : { redirectAllowlist: list(values['redirect-allowlist']) }),
         ...(values['ip-policy'] === undefined ? {} : { ipPolicy: values['ip-policy'] }),
       };
       if (sub === 'list' || sub === undefined) {
         const r = await api<{ sources: Record<string, unknown>[] }>(target, 'GET', '/v1/sources');
-        process.stdout.write(values.json ? `${JSON.stringify(r.sources, null, 2)}\n` : `${table(r.sources)}\n`);
+        process.stdout.write(
+          values.json ? `${JSON.stringify(r.sources, null, 2)}\n` : `${table(r.sources)}\n`,
+        );
       } else if (sub === 'create') {
         if (!arg) throw new Error('usage: cdp sources create <name>');
-        const r = await api<{ source: Record<string, unknown>; writeKey: string }>(target, 'POST', '/v1/sources', { ...patch, name: arg });
-        process.stdout.write(`created source ${String(r.source['id'])}\nwrite key: ${r.writeKey}\n`);
+        const r = await api<{ source: Record<string, unknown>; writeKey: string }>(
+          target,
+          'POST',
+          '/v1/sources',
+          { ...patch, name: arg },
+        );
+        process.stdout.write(
+          `created source ${String(r.source['id'])}\nwrite key: ${r.writeKey}\n`,
+        );
       } else if (sub === 'update') {
         if (!arg) throw new Error('usage: cdp sources update <id> [--name ...]');
-        const r = await api<{ source: Record<string, unknown> }>(target, 'PATCH', `/v1/sources/${encodeURIComponent(arg)}`, patch);
+        const r = await api<{ source: Record<string, unknown> }>(
+          target,
+          'PATCH',
+          `/v1/sources/${encodeURIComponent(arg)}`,
+          patch,
+        );
         process.stdout.write(`${JSON.stringify(r.source, null, 2)}\n`);
       } else if (sub === 'rotate-key') {
         if (!arg) throw new Error('usage: cdp sources rotate-key <id>');
-        const r = await api<{ writeKey: string }>(target, 'POST', `/v1/sources/${encodeURIComponent(arg)}/rotate-key`);
+        const r = await api<{ writeKey: string }>(
+          target,
+          'POST',
+          `/v1/sources/${encodeURIComponent(arg)}/rotate-key`,
+        );
         process.stdout.write(`new write key: ${r.writeKey}\n`);
       } else throw new Error(`unknown sources command ${sub}`);
       return 0;
@@ -115,8 +143,17 @@ async function main(argv: string[]): Promise<number> {
         if (i < 1) throw new Error(`--param ${p}: use name=value`);
         params[p.slice(0, i)] = p.slice(i + 1);
       }
-      const r = await api<{ rows: Record<string, unknown>[]; truncated: boolean }>(target, 'POST', '/v1/sql', { query: sub, params });
-      process.stdout.write(values.json ? `${JSON.stringify(r.rows)}\n` : `${table(r.rows)}\n${r.truncated ? '(truncated)\n' : ''}`);
+      const r = await api<{ rows: Record<string, unknown>[]; truncated: boolean }>(
+        target,
+        'POST',
+        '/v1/sql',
+        { query: sub, params },
+      );
+      process.stdout.write(
+        values.json
+          ? `${JSON.stringify(r.rows)}\n`
+          : `${table(r.rows)}\n${r.truncated ? '(truncated)\n' : ''}`,
+      );
       return 0;
     }
     default:
@@ -130,7 +167,9 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    process.stderr.write(`cdp: ${isCdpError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `cdp: ${isCdpError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -16,9 +16,18 @@ const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 function startCli(dataDir: string, port: number): { child: ChildProcess; output: () => string } {
   let out = '';
   // The child gets only what a user would set: no test-kit variables.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CDP_')));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('CDP_')),
+  );
   const child = spawn(process.execPath, [BIN, 'start'], {
-    env: { ...env, CDP_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', CDP_LOADER_FLUSH_MS: '300' },
+    env: {
+      ...env,
+      CDP_DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      CDP_LOADER_FLUSH_MS: '300',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -27,10 +36,14 @@ function startCli(dataDir: string, port: number): { child: ChildProcess; output:
 }
 
 /** Waits for /healthz, failing at once with the output if the process exits first. */
-async function waitHealthy(url: string, p: { child: ChildProcess; output: () => string }): Promise<void> {
+async function waitHealthy(
+  url: string,
+  p: { child: ChildProcess; output: () => string },
+): Promise<void> {
   await waitFor(
     async () => {
-      if (p.child.exitCode !== null) throw new Error(`cdp start exited with ${p.child.exitCode}:\n${p.output()}`);
+      if (p.child.exitCode !== null)
+        throw new Error(`cdp start exited with ${p.child.exitCode}:\n${p.output()}`);
       return (await fetch(`${url}/healthz`)).ok;
     },
     { timeoutMs: 60_000, what: 'cdp start to answer /healthz' },
@@ -53,7 +66,10 @@ describe('crash safety of the all-in-one runner', () => {
     const first = startCli(dir.path, port);
     children.push(first.child);
     await waitHealthy(url, first);
-    const creds = JSON.parse(await readFile(dir.join('credentials.json'), 'utf8')) as { writeKey: string; adminToken: string };
+    const creds = JSON.parse(await readFile(dir.join('credentials.json'), 'utf8')) as {
+      writeKey: string;
+      adminToken: string;
+    };
     const auth = `Basic ${Buffer.from(`${creds.writeKey}:`).toString('base64')}`;
 
     const run = Math.random().toString(36).slice(2, 8);
@@ -67,7 +83,14 @@ describe('crash safety of the all-in-one runner', () => {
           const res = await fetch(`${url}/v1/batch`, {
             method: 'POST',
             headers: { authorization: auth, 'content-type': 'application/json' },
-            body: JSON.stringify({ batch: ids.map((id) => ({ type: 'track', event: 'Crash Test', anonymousId: `crash-${run}-w${w}`, messageId: id })) }),
+            body: JSON.stringify({
+              batch: ids.map((id) => ({
+                type: 'track',
+                event: 'Crash Test',
+                anonymousId: `crash-${run}-w${w}`,
+                messageId: id,
+              })),
+            }),
           });
           if (res.status === 200) for (const id of ids) acked.add(id);
         } catch {
@@ -76,7 +99,11 @@ describe('crash safety of the all-in-one runner', () => {
       }
     };
     const senders = Array.from({ length: 8 }, (_, w) => sender(w));
-    await waitFor(() => acked.size >= 3000, { timeoutMs: 60_000, intervalMs: 20, what: 'load before the crash' });
+    await waitFor(() => acked.size >= 3000, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      what: 'load before the crash',
+    });
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     stop = true;
@@ -89,22 +116,32 @@ describe('crash safety of the all-in-one runner', () => {
     const sql = async (query: string): Promise<Record<string, unknown>[]> => {
       const res = await fetch(`${url}/v1/sql`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${creds.adminToken}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${creds.adminToken}`,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify({ query, params: { p: `crash-${run}-%` } }),
       });
       return ((await res.json()) as { rows: Record<string, unknown>[] }).rows;
     };
     const stored = await waitFor(
       async () => {
-        const rows = await sql('SELECT message_id FROM events FINAL WHERE message_id LIKE {p:String}');
+        const rows = await sql(
+          'SELECT message_id FROM events FINAL WHERE message_id LIKE {p:String}',
+        );
         const ids = new Set(rows.map((r) => String(r['message_id'])));
         const missing = [...acked].filter((id) => !ids.has(id));
-        expect(missing.length, `missing acknowledged ids, e.g. ${missing.slice(0, 3).join(', ')}`).toBe(0);
+        expect(
+          missing.length,
+          `missing acknowledged ids, e.g. ${missing.slice(0, 3).join(', ')}`,
+        ).toBe(0);
         return rows;
       },
       { timeoutMs: 60_000, intervalMs: 500, what: 'every acknowledged event after the restart' },
     );
-    const dupes = await sql('SELECT message_id, count() AS n FROM events FINAL WHERE message_id LIKE {p:String} GROUP BY message_id HAVING n > 1');
+    const dupes = await sql(
+      'SELECT message_id, count() AS n FROM events FINAL WHERE message_id LIKE {p:String} GROUP BY message_id HAVING n > 1',
+    );
     expect(dupes).toEqual([]);
     // Unacknowledged events may or may not be stored; acknowledged ones all are, once.
     expect(stored.length).toBeGreaterThanOrEqual(acked.size);

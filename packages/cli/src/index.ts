@@ -1,2 +1,8 @@
-export { startPlatform, loadRunnerConfig, runnerConfigSchema, type RunnerConfig, type RunningPlatform } from './platform.js';
+export {
+  startPlatform,
+  loadRunnerConfig,
+  runnerConfigSchema,
+  type RunnerConfig,
+  type RunningPlatform,
+} from './platform.js';
 export { firstStartBanner } from './banner.js';

@@ -20,6 +20,12 @@ describe.skipIf(!brokers)('on a real Kafka broker', () => {
         CDP_TOPIC_PREFIX: `e2e${Date.now().toString(36)}.`,
       }),
     );
-    return { platform, cleanup: async () => { await platform.close(); await dir.remove(); } };
+    return {
+      platform,
+      cleanup: async () => {
+        await platform.close();
+        await dir.remove();
+      },
+    };
   });
 });

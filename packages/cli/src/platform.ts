@@ -1,5 +1,13 @@
 import type { JSONSchemaType } from '@cdp/core';
-import { createLogger, loadConfig, mergeConfigSchemas, platformConfigSchema, topics as topicNames, type Logger } from '@cdp/core';
+import {
+  backboneTopicSpecs,
+  createLogger,
+  loadConfig,
+  mergeConfigSchemas,
+  platformConfigSchema,
+  topics as topicNames,
+  type Logger,
+} from '@cdp/core';
 import { openBus, type Bus } from '@cdp/bus';
 import { openWarehouse, type Warehouse } from '@cdp/warehouse';
 import {
@@ -24,7 +32,10 @@ export const runnerConfigSchema = mergeConfigSchemas(
 
 export function loadRunnerConfig(env: Record<string, string | undefined>): Readonly<RunnerConfig> {
   // CDP_URL is the CLI's own (where API commands send requests).
-  return loadConfig(runnerConfigSchema, env, { ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'], known: ['CDP_URL'] });
+  return loadConfig(runnerConfigSchema, env, {
+    ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'],
+    known: ['CDP_URL'],
+  });
 }
 
 export interface RunningPlatform {
@@ -42,7 +53,10 @@ export interface RunningPlatform {
  * The composition root of the all-in-one runner: every service in one
  * process, on whichever adapters the settings pick (embedded by default).
  */
-export async function startPlatform(config: Readonly<RunnerConfig>, logger = createLogger({ service: 'cdp', level: config.LOG_LEVEL })): Promise<RunningPlatform> {
+export async function startPlatform(
+  config: Readonly<RunnerConfig>,
+  logger = createLogger({ service: 'cdp', level: config.LOG_LEVEL }),
+): Promise<RunningPlatform> {
   const stack: { name: string; close: () => Promise<void> | void }[] = [];
   const closeAll = async (): Promise<void> => {
     for (const s of stack.splice(0).reverse()) {
@@ -62,16 +76,24 @@ export async function startPlatform(config: Readonly<RunnerConfig>, logger = cre
 
     const bus = await openBus(config, logger.child({ part: 'bus' }));
     stack.push({ name: 'bus', close: () => bus.close() });
-    await bus.ensureTopics([
-      { name: t.eventsRaw, partitions: config.CDP_TOPIC_PARTITIONS },
-      { name: t.eventsInvalid, partitions: 1 },
-    ]);
+    await bus.ensureTopics(
+      backboneTopicSpecs(config.CDP_TOPIC_PREFIX, config.CDP_TOPIC_PARTITIONS),
+    );
     logger.info({ kind: bus.kind }, 'bus_ready');
 
-    const sources = createSourceRegistry({ warehouse, logger, refreshMs: config.CDP_SOURCES_REFRESH_MS });
+    const sources = createSourceRegistry({
+      warehouse,
+      logger,
+      refreshMs: config.CDP_SOURCES_REFRESH_MS,
+    });
     await sources.start();
     stack.push({ name: 'sources', close: () => sources.stop() });
-    const credentials = await bootstrapCredentials({ dataDir: config.CDP_DATA_DIR, sources, adminToken: config.CDP_ADMIN_TOKEN, logger });
+    const credentials = await bootstrapCredentials({
+      dataDir: config.CDP_DATA_DIR,
+      sources,
+      adminToken: config.CDP_ADMIN_TOKEN,
+      logger,
+    });
 
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
@@ -102,7 +124,10 @@ export async function startPlatform(config: Readonly<RunnerConfig>, logger = cre
     stack.push({ name: 'http', close: () => app.close() });
     const port = (app.server.address() as { port: number }).port;
     const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST}:${port}`;
-    logger.info({ address, bus: bus.kind, warehouse: warehouse.kind, dataDir: config.CDP_DATA_DIR }, 'cdp_started');
+    logger.info(
+      { address, bus: bus.kind, warehouse: warehouse.kind, dataDir: config.CDP_DATA_DIR },
+      'cdp_started',
+    );
     return { url, bus, warehouse, credentials, logger, close: closeAll };
   } catch (err) {
     await closeAll();

@@ -12,7 +12,12 @@ export function loadConfig<T>(
   env: Record<string, string | undefined>,
   opts: { ownPrefixes?: readonly string[]; known?: readonly string[] } = {},
 ): Readonly<T> {
-  const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: true, removeAdditional: true });
+  const ajv = new Ajv({
+    useDefaults: true,
+    coerceTypes: true,
+    allErrors: true,
+    removeAdditional: true,
+  });
   const validate = ajv.compile(schema);
   const props = Object.keys((schema as { properties?: object }).properties ?? {});
   const known = new Set([...props, ...(opts.known ?? [])]);
@@ -27,7 +32,9 @@ export function loadConfig<T>(
   }
   if (!validate(input)) {
     for (const e of validate.errors ?? []) {
-      const key = e.instancePath.replace(/^\//, '') || String((e.params as { missingProperty?: string }).missingProperty ?? '');
+      const key =
+        e.instancePath.replace(/^\//, '') ||
+        String((e.params as { missingProperty?: string }).missingProperty ?? '');
       problems.push(`${key}: ${e.message ?? 'invalid'}`);
     }
   }

@@ -5,27 +5,58 @@
  */
 export const ERROR_CATALOGUE = {
   // Ingest: request-level
-  CDP_ERR_INGEST_AUTH_MISSING: { statusCode: 401, message: 'No write key: send HTTP Basic auth (writeKey as the user name) or "writeKey" in the body' },
+  CDP_ERR_INGEST_AUTH_MISSING: {
+    statusCode: 401,
+    message:
+      'No write key: send HTTP Basic auth (writeKey as the user name) or "writeKey" in the body',
+  },
   CDP_ERR_INGEST_AUTH_INVALID: { statusCode: 401, message: 'Unknown or revoked write key' },
   CDP_ERR_INGEST_CONTENT_TYPE: { statusCode: 415, message: 'Send application/json or text/plain' },
   CDP_ERR_INGEST_MALFORMED_JSON: { statusCode: 400, message: 'The body is not valid JSON' },
   CDP_ERR_INGEST_INVALID_UTF8: { statusCode: 400, message: 'The body is not valid UTF-8' },
   CDP_ERR_INGEST_BODY_TOO_LARGE: { statusCode: 413, message: 'The request body is over the limit' },
-  CDP_ERR_INGEST_EVENT_TOO_LARGE: { statusCode: 413, message: 'The event is over the per-event size limit' },
-  CDP_ERR_INGEST_BATCH_TOO_MANY: { statusCode: 413, message: 'The batch has more events than allowed' },
+  CDP_ERR_INGEST_EVENT_TOO_LARGE: {
+    statusCode: 413,
+    message: 'The event is over the per-event size limit',
+  },
+  CDP_ERR_INGEST_BATCH_TOO_MANY: {
+    statusCode: 413,
+    message: 'The batch has more events than allowed',
+  },
   CDP_ERR_INGEST_BATCH_EMPTY: { statusCode: 400, message: 'The batch has no events' },
-  CDP_ERR_INGEST_TOO_DEEP: { statusCode: 400, message: 'The event nests objects deeper than allowed' },
-  CDP_ERR_INGEST_ORIGIN_NOT_ALLOWED: { statusCode: 403, message: 'This origin is not on the source\'s allowed origins' },
-  CDP_ERR_INGEST_REDIRECT_NOT_ALLOWED: { statusCode: 400, message: 'The redirect target is not on the source\'s redirect allow-list' },
-  CDP_ERR_INGEST_BACKPRESSURE: { statusCode: 503, message: 'The event bus cannot take events right now; retry later' },
+  CDP_ERR_INGEST_TOO_DEEP: {
+    statusCode: 400,
+    message: 'The event nests objects deeper than allowed',
+  },
+  CDP_ERR_INGEST_ORIGIN_NOT_ALLOWED: {
+    statusCode: 403,
+    message: "This origin is not on the source's allowed origins",
+  },
+  CDP_ERR_INGEST_REDIRECT_NOT_ALLOWED: {
+    statusCode: 400,
+    message: "The redirect target is not on the source's redirect allow-list",
+  },
+  CDP_ERR_INGEST_BACKPRESSURE: {
+    statusCode: 503,
+    message: 'The event bus cannot take events right now; retry later',
+  },
   // Ingest: event-level validation
   CDP_ERR_EVENT_INVALID_TYPE: { statusCode: 400, message: 'A field has the wrong type' },
   CDP_ERR_EVENT_MISSING_FIELD: { statusCode: 400, message: 'A required field is missing' },
-  CDP_ERR_EVENT_MISSING_ID: { statusCode: 400, message: 'Either userId or anonymousId is required' },
-  CDP_ERR_EVENT_INVALID_VALUE: { statusCode: 400, message: 'A field has a value outside what is allowed' },
+  CDP_ERR_EVENT_MISSING_ID: {
+    statusCode: 400,
+    message: 'Either userId or anonymousId is required',
+  },
+  CDP_ERR_EVENT_INVALID_VALUE: {
+    statusCode: 400,
+    message: 'A field has a value outside what is allowed',
+  },
   CDP_ERR_EVENT_UNKNOWN_TYPE: { statusCode: 400, message: 'Unknown event type' },
   // Management API
-  CDP_ERR_API_UNAUTHORIZED: { statusCode: 401, message: 'Send Authorization: Bearer <admin token>' },
+  CDP_ERR_API_UNAUTHORIZED: {
+    statusCode: 401,
+    message: 'Send Authorization: Bearer <admin token>',
+  },
   CDP_ERR_API_FORBIDDEN: { statusCode: 403, message: 'This token may not use this API' },
   CDP_ERR_API_NOT_FOUND: { statusCode: 404, message: 'Not found' },
   CDP_ERR_API_BAD_REQUEST: { statusCode: 400, message: 'The request is not valid' },
@@ -39,7 +70,10 @@ export const ERROR_CATALOGUE = {
   CDP_ERR_BUS_CLOSED: { statusCode: 503, message: 'The event bus is closed' },
   CDP_ERR_BUS_MESSAGE_TOO_LARGE: { statusCode: 413, message: 'The message is over the bus limit' },
   // Loader
-  CDP_ERR_LOADER_BAD_MESSAGE: { statusCode: 500, message: 'A bus message could not be read as an event; it was dead-lettered' },
+  CDP_ERR_LOADER_BAD_MESSAGE: {
+    statusCode: 500,
+    message: 'A bus message could not be read as an event; it was dead-lettered',
+  },
   // Config
   CDP_ERR_CONFIG_INVALID: { statusCode: 500, message: 'The configuration is not valid' },
   CDP_ERR_INTERNAL: { statusCode: 500, message: 'Internal error' },
@@ -68,7 +102,10 @@ export class CdpError extends Error {
   readonly field: string | undefined;
 
   constructor(code: ErrorCode, opts: CdpErrorOptions = {}) {
-    super(opts.message ?? ERROR_CATALOGUE[code].message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(
+      opts.message ?? ERROR_CATALOGUE[code].message,
+      opts.cause === undefined ? undefined : { cause: opts.cause },
+    );
     this.name = 'CdpError';
     this.code = code;
     this.statusCode = opts.statusCode ?? ERROR_CATALOGUE[code].statusCode;

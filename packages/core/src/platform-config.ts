@@ -39,20 +39,34 @@ export const platformConfigSchema: JSONSchemaType<PlatformConfig> = {
     CLICKHOUSE_DATABASE: { type: 'string', default: 'cdp', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
     CDP_TOPIC_PREFIX: { type: 'string', default: 'cdp.', pattern: '^[A-Za-z0-9._-]*$' },
     CDP_TOPIC_PARTITIONS: { type: 'integer', default: 4, minimum: 1, maximum: 1024 },
-    LOG_LEVEL: { type: 'string', default: 'info', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    LOG_LEVEL: {
+      type: 'string',
+      default: 'info',
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    },
   },
   required: [],
   additionalProperties: false,
 } as unknown as JSONSchemaType<PlatformConfig>;
 
 /** Merges property sets of config schemas (platform + a service's own). */
-export function mergeConfigSchemas<A, B>(a: JSONSchemaType<A>, b: JSONSchemaType<B>): JSONSchemaType<A & B> {
+export function mergeConfigSchemas<A, B>(
+  a: JSONSchemaType<A>,
+  b: JSONSchemaType<B>,
+): JSONSchemaType<A & B> {
   const pa = (a as unknown as { properties: object }).properties;
   const pb = (b as unknown as { properties: object }).properties;
-  return { type: 'object', properties: { ...pa, ...pb }, required: [], additionalProperties: false } as unknown as JSONSchemaType<A & B>;
+  return {
+    type: 'object',
+    properties: { ...pa, ...pb },
+    required: [],
+    additionalProperties: false,
+  } as unknown as JSONSchemaType<A & B>;
 }
 
 /** Loads and freezes the platform settings from an environment. */
-export function loadPlatformConfig(env: Record<string, string | undefined>): Readonly<PlatformConfig> {
+export function loadPlatformConfig(
+  env: Record<string, string | undefined>,
+): Readonly<PlatformConfig> {
   return loadConfig(platformConfigSchema, env, { ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'] });
 }

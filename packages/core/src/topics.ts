@@ -17,3 +17,19 @@ export function topics(prefix = 'cdp.'): Topics {
   for (const [k, v] of Object.entries(TOPIC_SUFFIXES)) out[k as TopicKey] = prefix + v;
   return Object.freeze(out);
 }
+
+/**
+ * The topics the event backbone creates at start: the events topic with the
+ * configured partitions, and the dead-letter topic with one (it is small, and
+ * one partition keeps dead letters in arrival order).
+ */
+export function backboneTopicSpecs(
+  prefix: string,
+  partitions: number,
+): { name: string; partitions: number }[] {
+  const t = topics(prefix);
+  return [
+    { name: t.eventsRaw, partitions },
+    { name: t.eventsInvalid, partitions: 1 },
+  ];
+}

@@ -18,7 +18,10 @@ export interface SchemaProblem {
   readonly message: string;
 }
 
-export type EventValidator = (type: EventType, event: Record<string, unknown>) => SchemaProblem | null;
+export type EventValidator = (
+  type: EventType,
+  event: Record<string, unknown>,
+) => SchemaProblem | null;
 
 function loadDir(dir: string): Record<string, unknown>[] {
   return readdirSync(dir)
@@ -43,7 +46,11 @@ export function toProblem(e: ErrorObject): SchemaProblem {
         message: `${base} must be ${String((e.params as { type: string | string[] }).type).replace(',', ' or ')}`,
       };
     default:
-      return { code: 'CDP_ERR_EVENT_INVALID_VALUE', field: base, message: `${base} ${e.message ?? 'is not valid'}` };
+      return {
+        code: 'CDP_ERR_EVENT_INVALID_VALUE',
+        field: base,
+        message: `${base} ${e.message ?? 'is not valid'}`,
+      };
   }
 }
 
@@ -59,17 +66,27 @@ export function createEventValidator(dir = join(SCHEMAS_DIR, 'events')): EventVa
   }
   return (type, event) => {
     const v = byType.get(type);
-    if (!v) return { code: 'CDP_ERR_EVENT_UNKNOWN_TYPE', field: 'type', message: `type must be one of ${EVENT_TYPES.join(', ')}` };
+    if (!v)
+      return {
+        code: 'CDP_ERR_EVENT_UNKNOWN_TYPE',
+        field: 'type',
+        message: `type must be one of ${EVENT_TYPES.join(', ')}`,
+      };
     if (v(event)) return null;
     const first = v.errors?.[0];
-    return first ? toProblem(first) : { code: 'CDP_ERR_EVENT_INVALID_VALUE', field: '', message: 'invalid event' };
-  }
+    return first
+      ? toProblem(first)
+      : { code: 'CDP_ERR_EVENT_INVALID_VALUE', field: '', message: 'invalid event' };
+  };
 }
 
 /** Compiles the topic message schemas under `schemas/topics` (for contract tests of producers). */
-export function createTopicValidators(dir = join(SCHEMAS_DIR, 'topics')): Map<string, ValidateFunction> {
+export function createTopicValidators(
+  dir = join(SCHEMAS_DIR, 'topics'),
+): Map<string, ValidateFunction> {
   const ajv = new Ajv({ allErrors: true, strict: false });
   const out = new Map<string, ValidateFunction>();
-  for (const s of loadDir(dir)) out.set(String(s['$id']).replace(/^.*\/(.*)\.json$/, '$1'), ajv.compile(s));
+  for (const s of loadDir(dir))
+    out.set(String(s['$id']).replace(/^.*\/(.*)\.json$/, '$1'), ajv.compile(s));
   return out;
 }

@@ -248,24 +248,8 @@ class ClickHouseWarehouse implements Warehouse {
     rows: readonly Record<string, unknown>[],
     opts: InsertOptions = {},
   ): Promise<void> {
-    const target = quoteTable(table);
     if (rows.length === 0) return;
-    const settings = [...INSERT_SETTINGS];
-    if (opts.dedupToken !== undefined) {
-      if (opts.dedupToken === '') {
-        throw new CdpError('CDP_ERR_WAREHOUSE_QUERY', {
-          message: 'dedupToken must not be empty',
-          field: 'dedupToken',
-        });
-      }
-      settings.push(`insert_deduplication_token = ${quoteString(opts.dedupToken)}`);
-    }
-    const query = `INSERT INTO ${target} SETTINGS ${settings.join(', ')} FORMAT JSONEachRow`;
-    const body = toJsonEachRow(rows);
-    await this.#run(async () => {
-      const result = await this.#client.exec({ query, values: Readable.from([body]) });
-      await drain(result.stream);
-    });
+    await this.#insertBody(table, 'JSONEachRow', toJsonEachRow(rows), INSERT_SETTINGS, opts);
   }
 
   async insertLines(
@@ -273,9 +257,25 @@ class ClickHouseWarehouse implements Warehouse {
     lines: readonly (string | Buffer)[],
     opts: InsertOptions = {},
   ): Promise<void> {
-    const target = quoteTable(table);
     if (lines.length === 0) return;
+    const parts: Buffer[] = [];
+    for (const line of lines) {
+      parts.push(typeof line === 'string' ? Buffer.from(line) : line, NEWLINE);
+    }
     const settings = [...INSERT_SETTINGS, ...DEPENDENT_VIEW_SETTINGS];
+    await this.#insertBody(table, 'LineAsString', Buffer.concat(parts), settings, opts);
+  }
+
+  /** One `INSERT ... SETTINGS ... FORMAT <format>` with its body; settings stay scoped to it. */
+  async #insertBody(
+    table: string,
+    format: 'JSONEachRow' | 'LineAsString',
+    body: string | Buffer,
+    baseSettings: readonly string[],
+    opts: InsertOptions,
+  ): Promise<void> {
+    const target = quoteTable(table);
+    const settings = [...baseSettings];
     if (opts.dedupToken !== undefined) {
       if (opts.dedupToken === '') {
         throw new CdpError('CDP_ERR_WAREHOUSE_QUERY', {
@@ -285,12 +285,7 @@ class ClickHouseWarehouse implements Warehouse {
       }
       settings.push(`insert_deduplication_token = ${quoteString(opts.dedupToken)}`);
     }
-    const query = `INSERT INTO ${target} SETTINGS ${settings.join(', ')} FORMAT LineAsString`;
-    const parts: Buffer[] = [];
-    for (const line of lines) {
-      parts.push(typeof line === 'string' ? Buffer.from(line) : line, NEWLINE);
-    }
-    const body = Buffer.concat(parts);
+    const query = `INSERT INTO ${target} SETTINGS ${settings.join(', ')} FORMAT ${format}`;
     await this.#run(async () => {
       const result = await this.#client.exec({ query, values: Readable.from([body]) });
       await drain(result.stream);

@@ -321,9 +321,13 @@ export function runWarehouseContract(
 
         it('insertLines round-trips raw lines, and a repeated dedupToken is a no-op through a materialized view', async () => {
           await wh().command('CREATE TABLE contract_lines_in (m String) ENGINE = Null');
-          await wh().command('CREATE TABLE contract_lines (m String, n UInt64) ENGINE = MergeTree ORDER BY m SETTINGS non_replicated_deduplication_window = 100');
-          await wh().command('CREATE MATERIALIZED VIEW contract_lines_mv TO contract_lines AS SELECT m, length(m) AS n FROM contract_lines_in');
-          const lines = ['{"a":"ü – ✓"}', Buffer.from("it's \\ \"quoted\""), '\t tab'];
+          await wh().command(
+            'CREATE TABLE contract_lines (m String, n UInt64) ENGINE = MergeTree ORDER BY m SETTINGS non_replicated_deduplication_window = 100',
+          );
+          await wh().command(
+            'CREATE MATERIALIZED VIEW contract_lines_mv TO contract_lines AS SELECT m, length(m) AS n FROM contract_lines_in',
+          );
+          const lines = ['{"a":"ü – ✓"}', Buffer.from('it\'s \\ "quoted"'), '\t tab'];
           await wh().insertLines('contract_lines_in', lines, { dedupToken: 'lines-1' });
           await wh().insertLines('contract_lines_in', lines, { dedupToken: 'lines-1' });
           const rows = await wh().query<{ m: string }>('SELECT m FROM contract_lines ORDER BY m');

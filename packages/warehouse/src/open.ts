@@ -8,7 +8,14 @@ import { createClickHouseWarehouse } from './clickhouse-warehouse.js';
  * `CLICKHOUSE_URL` is set, else chDB in `$CDP_DATA_DIR/clickhouse`.
  */
 export async function openWarehouse(
-  config: Pick<PlatformConfig, 'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE' | 'CDP_DATA_DIR'>,
+  config: Pick<
+    PlatformConfig,
+    | 'CLICKHOUSE_URL'
+    | 'CLICKHOUSE_USER'
+    | 'CLICKHOUSE_PASSWORD'
+    | 'CLICKHOUSE_DATABASE'
+    | 'CDP_DATA_DIR'
+  >,
   logger: Logger,
 ): Promise<Warehouse> {
   if (config.CLICKHOUSE_URL !== '') {
@@ -20,5 +27,9 @@ export async function openWarehouse(
       logger,
     });
   }
-  return createClickHouseWarehouse({ dataDir: join(config.CDP_DATA_DIR, 'clickhouse'), database: config.CLICKHOUSE_DATABASE, logger });
+  return createClickHouseWarehouse({
+    dataDir: join(config.CDP_DATA_DIR, 'clickhouse'),
+    database: config.CLICKHOUSE_DATABASE,
+    logger,
+  });
 }

@@ -38,14 +38,22 @@ export interface Warehouse {
   /** Applies every migration not applied yet, in order. Safe to run at every start. */
   migrate(): Promise<MigrationReport>;
   /** Inserts rows (objects keyed by column name) in one batch. */
-  insert(table: string, rows: readonly Record<string, unknown>[], opts?: InsertOptions): Promise<void>;
+  insert(
+    table: string,
+    rows: readonly Record<string, unknown>[],
+    opts?: InsertOptions,
+  ): Promise<void>;
   /**
    * Inserts raw text lines into a one-`String`-column table in one batch
    * (`FORMAT LineAsString`): the way to hand messages to a materialized view
    * that parses them inside ClickHouse, off the Node.js event loop. A line
    * must not contain a newline.
    */
-  insertLines(table: string, lines: readonly (string | Buffer)[], opts?: InsertOptions): Promise<void>;
+  insertLines(
+    table: string,
+    lines: readonly (string | Buffer)[],
+    opts?: InsertOptions,
+  ): Promise<void>;
   /** Runs a parameterised query (`{name:Type}` placeholders) and returns its rows. */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
   /** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT). */
@@ -56,7 +64,11 @@ export interface Warehouse {
    * DDL, settings changes and file/URL table functions are refused by the
    * engine itself.
    */
-  queryReadonly(sql: string, params?: QueryParams, limits?: ReadonlyQueryLimits): Promise<ReadonlyQueryResult>;
+  queryReadonly(
+    sql: string,
+    params?: QueryParams,
+    limits?: ReadonlyQueryLimits,
+  ): Promise<ReadonlyQueryResult>;
   /** Throws when the warehouse is not usable (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

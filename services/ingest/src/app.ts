@@ -1,4 +1,10 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { CdpError, isCdpError, type Logger, type Topics } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
 import type { Warehouse } from '@cdp/warehouse';
@@ -15,7 +21,12 @@ import { registerCors } from './routes/cors.js';
 
 export type IngestLimits = Pick<
   IngestOwnConfig,
-  'CDP_MAX_EVENT_BYTES' | 'CDP_MAX_BATCH_BYTES' | 'CDP_MAX_BATCH_EVENTS' | 'CDP_MAX_DEPTH' | 'CDP_MAX_FUTURE_MS' | 'CDP_TRUST_PROXY'
+  | 'CDP_MAX_EVENT_BYTES'
+  | 'CDP_MAX_BATCH_BYTES'
+  | 'CDP_MAX_BATCH_EVENTS'
+  | 'CDP_MAX_DEPTH'
+  | 'CDP_MAX_FUTURE_MS'
+  | 'CDP_TRUST_PROXY'
 >;
 
 export const DEFAULT_LIMITS: IngestLimits = {
@@ -69,11 +80,17 @@ export function toCdpError(err: unknown): CdpError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new CdpError('CDP_ERR_INGEST_CONTENT_TYPE', { field: 'content-type' });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new CdpError('CDP_ERR_INGEST_MALFORMED_JSON', { field: 'body', message: 'The body is empty' });
+      return new CdpError('CDP_ERR_INGEST_MALFORMED_JSON', {
+        field: 'body',
+        message: 'The body is empty',
+      });
     case undefined:
     default:
       if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
-        return new CdpError('CDP_ERR_API_BAD_REQUEST', { message: e.message ?? 'Bad request', statusCode: e.statusCode });
+        return new CdpError('CDP_ERR_API_BAD_REQUEST', {
+          message: e.message ?? 'Bad request',
+          statusCode: e.statusCode,
+        });
       }
       return new CdpError('CDP_ERR_INTERNAL', { cause: err });
   }
@@ -125,24 +142,40 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
   // Bodies are kept as bytes: handlers check UTF-8, JSON and limits themselves
   // and dead-letter what fails, with the raw payload.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['application/json', 'text/plain'],
+    { parseAs: 'buffer' },
+    (_req, body, done) => done(null, body),
+  );
 
   app.setErrorHandler(async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const e = toCdpError(err);
     if (e.code === 'CDP_ERR_INTERNAL') req.log.error({ err }, 'request_failed');
     if (req.routeOptions.config.collect === true) {
       const body = Buffer.isBuffer(req.body) ? req.body : '';
-      await collector.deadLetter([{ code: e.code, field: e.field ?? '', reason: e.message, payload: body }], ctx.requestContext(req, undefined));
+      await collector.deadLetter(
+        [{ code: e.code, field: e.field ?? '', reason: e.message, payload: body }],
+        ctx.requestContext(req, undefined),
+      );
     }
     if (e.retryable) void reply.header('retry-after', '1');
     return reply.code(e.statusCode).send(e.toJSON());
   });
   app.setNotFoundHandler(async (req, reply) =>
-    reply.code(404).send(new CdpError('CDP_ERR_API_NOT_FOUND', { message: `No route ${req.method} ${req.url.split('?')[0] ?? ''}` }).toJSON()),
+    reply
+      .code(404)
+      .send(
+        new CdpError('CDP_ERR_API_NOT_FOUND', {
+          message: `No route ${req.method} ${req.url.split('?')[0] ?? ''}`,
+        }).toJSON(),
+      ),
   );
 
   app.addHook('onResponse', (req, reply, done) => {
-    metrics.requests.inc({ route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    metrics.requests.inc({
+      route: req.routeOptions.url ?? 'unmatched',
+      status: String(reply.statusCode),
+    });
     done();
   });
 

@@ -40,12 +40,18 @@ export async function bootstrapCredentials(opts: {
 }): Promise<BootstrapResult> {
   const credentialsPath = join(opts.dataDir, 'credentials.json');
   const existing = await readCredentials(credentialsPath);
-  let adminToken = opts.adminToken !== undefined && opts.adminToken !== '' ? opts.adminToken : existing?.adminToken;
+  let adminToken =
+    opts.adminToken !== undefined && opts.adminToken !== ''
+      ? opts.adminToken
+      : existing?.adminToken;
   let created: BootstrapResult['created'];
   let writeKey = existing?.writeKey;
   if (opts.sources.list().length === 0) {
     writeKey = newWriteKey();
-    const { source } = await opts.sources.create({ name: 'Default source', allowedOrigins: ['*'] }, writeKey);
+    const { source } = await opts.sources.create(
+      { name: 'Default source', allowedOrigins: ['*'] },
+      writeKey,
+    );
     created = { writeKey, sourceId: source.id };
   }
   const mustWrite = adminToken === undefined || created !== undefined;

@@ -47,7 +47,10 @@ export interface Collector {
    * resolves once the bus holds both. Throws a retryable `CdpError` when the
    * bus cannot take the valid events (the caller answers 503).
    */
-  accept(items: readonly { readonly raw: unknown; readonly type?: EventType }[], ctx: RequestContext): Promise<AcceptResult>;
+  accept(
+    items: readonly { readonly raw: unknown; readonly type?: EventType }[],
+    ctx: RequestContext,
+  ): Promise<AcceptResult>;
   /** Records request-level rejections (bad JSON, bad key, ...). Never throws. */
   deadLetter(entries: readonly DeadLetter[], ctx: RequestContext): Promise<void>;
 }
@@ -75,7 +78,9 @@ function payloadString(payload: unknown): { payload: string; truncated: boolean 
       s = String(payload);
     }
   }
-  return s.length > MAX_DEAD_LETTER_PAYLOAD ? { payload: s.slice(0, MAX_DEAD_LETTER_PAYLOAD), truncated: true } : { payload: s, truncated: false };
+  return s.length > MAX_DEAD_LETTER_PAYLOAD
+    ? { payload: s.slice(0, MAX_DEAD_LETTER_PAYLOAD), truncated: true }
+    : { payload: s, truncated: false };
 }
 
 export function createCollector(deps: CollectorDeps): Collector {
@@ -87,7 +92,10 @@ export function createCollector(deps: CollectorDeps): Collector {
     maxDepth: deps.maxDepth,
   };
 
-  const deadLetterRecords = (entries: readonly DeadLetter[], ctx: RequestContext): ProduceRecord[] =>
+  const deadLetterRecords = (
+    entries: readonly DeadLetter[],
+    ctx: RequestContext,
+  ): ProduceRecord[] =>
     entries.map((e) => {
       const p = payloadString(e.payload);
       deps.metrics.deadLetters.inc({ code: e.code });
@@ -129,7 +137,12 @@ export function createCollector(deps: CollectorDeps): Collector {
       items.forEach((item, index) => {
         const raw = item.raw;
         if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-          const r = { index, code: 'CDP_ERR_EVENT_INVALID_TYPE' as const, field: 'body', message: 'An event must be a JSON object' };
+          const r = {
+            index,
+            code: 'CDP_ERR_EVENT_INVALID_TYPE' as const,
+            field: 'body',
+            message: 'An event must be a JSON object',
+          };
           rejected.push(r);
           dead.push({ code: r.code, field: r.field, reason: r.message, payload: raw });
           return;
@@ -137,7 +150,12 @@ export function createCollector(deps: CollectorDeps): Collector {
         const n = normalizeEvent(raw as Record<string, unknown>, item.type, opts);
         if (!n.ok) {
           rejected.push({ index, ...n.problem });
-          dead.push({ code: n.problem.code, field: n.problem.field, reason: n.problem.message, payload: raw });
+          dead.push({
+            code: n.problem.code,
+            field: n.problem.field,
+            reason: n.problem.message,
+            payload: raw,
+          });
           return;
         }
         const enriched = enrich(n.event, {

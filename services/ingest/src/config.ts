@@ -1,5 +1,10 @@
 import type { JSONSchemaType } from '@cdp/core';
-import { loadConfig, mergeConfigSchemas, platformConfigSchema, type PlatformConfig } from '@cdp/core';
+import {
+  loadConfig,
+  mergeConfigSchemas,
+  platformConfigSchema,
+  type PlatformConfig,
+} from '@cdp/core';
 
 /** Settings of the ingest service (HTTP collection and the management API). */
 export interface IngestOwnConfig {
@@ -46,7 +51,10 @@ export const ingestConfigSchema: JSONSchemaType<IngestOwnConfig> = {
 } as unknown as JSONSchemaType<IngestOwnConfig>;
 
 /** Validates the ingest service's environment once; every problem is reported together. */
-export function loadIngestConfig(env: Record<string, string | undefined>, known: readonly string[] = []): Readonly<IngestConfig> {
+export function loadIngestConfig(
+  env: Record<string, string | undefined>,
+  known: readonly string[] = [],
+): Readonly<IngestConfig> {
   return loadConfig(mergeConfigSchemas(platformConfigSchema, ingestConfigSchema), env, {
     ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'],
     known,

@@ -3,7 +3,7 @@
  * reads settings, opens the bus and the warehouse, serves HTTP, and shuts
  * down in reverse order on SIGTERM.
  */
-import { createLogger, topics as topicNames } from '@cdp/core';
+import { backboneTopicSpecs, createLogger, topics as topicNames } from '@cdp/core';
 import { openBus } from '@cdp/bus';
 import { openWarehouse } from '@cdp/warehouse';
 import { buildApp } from './app.js';
@@ -18,15 +18,33 @@ const t = topicNames(config.CDP_TOPIC_PREFIX);
 const warehouse = await openWarehouse(config, logger);
 await warehouse.migrate();
 const bus = await openBus(config, logger);
-await bus.ensureTopics([
-  { name: t.eventsRaw, partitions: config.CDP_TOPIC_PARTITIONS },
-  { name: t.eventsInvalid, partitions: 1 },
-]);
-const sources = createSourceRegistry({ warehouse, logger, refreshMs: config.CDP_SOURCES_REFRESH_MS });
+await bus.ensureTopics(backboneTopicSpecs(config.CDP_TOPIC_PREFIX, config.CDP_TOPIC_PARTITIONS));
+const sources = createSourceRegistry({
+  warehouse,
+  logger,
+  refreshMs: config.CDP_SOURCES_REFRESH_MS,
+});
 await sources.start();
-const creds = await bootstrapCredentials({ dataDir: config.CDP_DATA_DIR, sources, adminToken: config.CDP_ADMIN_TOKEN, logger });
-if (creds.created) logger.info({ writeKey: creds.created.writeKey, credentials: creds.credentialsPath }, 'default_source_created');
-const app = await buildApp({ bus, warehouse, sources, topics: t, logger, adminToken: creds.adminToken, limits: config });
+const creds = await bootstrapCredentials({
+  dataDir: config.CDP_DATA_DIR,
+  sources,
+  adminToken: config.CDP_ADMIN_TOKEN,
+  logger,
+});
+if (creds.created)
+  logger.info(
+    { writeKey: creds.created.writeKey, credentials: creds.credentialsPath },
+    'default_source_created',
+  );
+const app = await buildApp({
+  bus,
+  warehouse,
+  sources,
+  topics: t,
+  logger,
+  adminToken: creds.adminToken,
+  limits: config,
+});
 await app.listen({ port: config.PORT, host: config.HOST });
 
 const shutdown = async (signal: string): Promise<void> => {

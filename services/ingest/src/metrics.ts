@@ -17,12 +17,27 @@ export function createIngestMetrics(opts: { registry?: Registry } = {}): IngestM
   if (!opts.registry) collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
   return {
     registry,
-    events: new Counter({ name: 'cdp_ingest_events_total', help: 'Events received, by outcome', labelNames: ['outcome'], registers: [registry] }),
-    requests: new Counter({ name: 'cdp_ingest_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers: [registry] }),
-    deadLetters: new Counter({ name: 'cdp_ingest_dead_letters_total', help: 'Rejected inputs sent to the dead-letter topic, by code', labelNames: ['code'], registers: [registry] }),
+    events: new Counter({
+      name: 'cdp_ingest_events_total',
+      help: 'Events received, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    requests: new Counter({
+      name: 'cdp_ingest_requests_total',
+      help: 'HTTP requests, by route and status',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: 'cdp_ingest_dead_letters_total',
+      help: 'Rejected inputs sent to the dead-letter topic, by code',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
     produceSeconds: new Histogram({
       name: 'cdp_ingest_produce_seconds',
-      help: 'Time for the bus to acknowledge a request\'s events',
+      help: "Time for the bus to acknowledge a request's events",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),

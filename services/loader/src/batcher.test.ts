@@ -4,7 +4,11 @@ import { createBatcher } from './batcher.js';
 describe('createBatcher', () => {
   it('writes once the row limit is reached, with every part, and resolves all adders', async () => {
     const writes: { rows: number[]; parts: string[] }[] = [];
-    const b = createBatcher<number>({ maxRows: 3, maxWaitMs: 60_000, write: async (rows, parts) => void writes.push({ rows, parts }) });
+    const b = createBatcher<number>({
+      maxRows: 3,
+      maxWaitMs: 60_000,
+      write: async (rows, parts) => void writes.push({ rows, parts }),
+    });
     await Promise.all([b.add([1, 2], 'a'), b.add([3], 'b')]);
     expect(writes).toEqual([{ rows: [1, 2, 3], parts: ['a', 'b'] }]);
   });
@@ -26,7 +30,13 @@ describe('createBatcher', () => {
   });
 
   it('rejects every adder of a failed write, so the bus redelivers their messages', async () => {
-    const b = createBatcher<number>({ maxRows: 2, maxWaitMs: 60_000, write: async () => { throw new Error('warehouse down'); } });
+    const b = createBatcher<number>({
+      maxRows: 2,
+      maxWaitMs: 60_000,
+      write: async () => {
+        throw new Error('warehouse down');
+      },
+    });
     const results = await Promise.allSettled([b.add([1], 'a'), b.add([2], 'b')]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(b.pendingRows).toBe(0);

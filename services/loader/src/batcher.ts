@@ -34,12 +34,11 @@ export function createBatcher<R>(opts: {
     rows = [];
     parts = [];
     waiters = [];
-    chain = chain.then(
-      () =>
-        opts.write(r, p).then(
-          () => w.forEach((x) => x.resolve()),
-          (err: unknown) => w.forEach((x) => x.reject(err)),
-        ),
+    chain = chain.then(() =>
+      opts.write(r, p).then(
+        () => w.forEach((x) => x.resolve()),
+        (err: unknown) => w.forEach((x) => x.reject(err)),
+      ),
     );
     return chain;
   };

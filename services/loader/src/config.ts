@@ -1,5 +1,10 @@
 import type { JSONSchemaType } from '@cdp/core';
-import { loadConfig, mergeConfigSchemas, platformConfigSchema, type PlatformConfig } from '@cdp/core';
+import {
+  loadConfig,
+  mergeConfigSchemas,
+  platformConfigSchema,
+  type PlatformConfig,
+} from '@cdp/core';
 
 /** Settings of the loader service. */
 export interface LoaderOwnConfig {
@@ -24,6 +29,12 @@ export const loaderConfigSchema: JSONSchemaType<LoaderOwnConfig> = {
   additionalProperties: false,
 } as unknown as JSONSchemaType<LoaderOwnConfig>;
 
-export function loadLoaderConfig(env: Record<string, string | undefined>, known: readonly string[] = []): Readonly<LoaderConfig> {
-  return loadConfig(mergeConfigSchemas(platformConfigSchema, loaderConfigSchema), env, { ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'], known });
+export function loadLoaderConfig(
+  env: Record<string, string | undefined>,
+  known: readonly string[] = [],
+): Readonly<LoaderConfig> {
+  return loadConfig(mergeConfigSchemas(platformConfigSchema, loaderConfigSchema), env, {
+    ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'],
+    known,
+  });
 }

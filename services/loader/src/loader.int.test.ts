@@ -22,11 +22,32 @@ const message = (id: string, over: Record<string, unknown> = {}): string =>
     receivedAt: 1_700_000_000_000,
     type: 'track',
     enriched: {
-      timestamp: 1_699_999_999_000, channel: 'Paid Search', utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'winter', utm_term: null, utm_content: null,
-      page_url: 'https://shop.example/?utm_source=google', page_path: '/', referrer: 'https://www.google.com/', ip: '1.2.3.0', user_agent: 'Mozilla/5.0',
-      is_bot: false, sent_at: 1_700_000_000_100, original_timestamp: null, clock_skew_flag: '',
+      timestamp: 1_699_999_999_000,
+      channel: 'Paid Search',
+      utm_source: 'google',
+      utm_medium: 'cpc',
+      utm_campaign: 'winter',
+      utm_term: null,
+      utm_content: null,
+      page_url: 'https://shop.example/?utm_source=google',
+      page_path: '/',
+      referrer: 'https://www.google.com/',
+      ip: '1.2.3.0',
+      user_agent: 'Mozilla/5.0',
+      is_bot: false,
+      sent_at: 1_700_000_000_100,
+      original_timestamp: null,
+      clock_skew_flag: '',
     },
-    event: { type: 'track', messageId: id, event: 'Order Completed', userId: 'u1', anonymousId: 'a1', properties: { revenue: 10, tags: ['a'] }, context: { traits: { email: 'x@y' }, library: { name: 'n' } } },
+    event: {
+      type: 'track',
+      messageId: id,
+      event: 'Order Completed',
+      userId: 'u1',
+      anonymousId: 'a1',
+      properties: { revenue: 10, tags: ['a'] },
+      context: { traits: { email: 'x@y' }, library: { name: 'n' } },
+    },
     ...over,
   });
 
@@ -50,40 +71,90 @@ describe('loader (embedded bus, chDB)', () => {
   it('maps event messages to rows, dead-letters bad ones, and a second pass adds nothing', async () => {
     await bus.produce(t.eventsRaw, [
       { key: 'a1', value: message('m1') },
-      { key: 'u2', value: message('m2', { type: 'identify', enriched: { timestamp: null }, event: { type: 'identify', userId: 'u2', traits: { plan: 'pro' } } }) },
+      {
+        key: 'u2',
+        value: message('m2', {
+          type: 'identify',
+          enriched: { timestamp: null },
+          event: { type: 'identify', userId: 'u2', traits: { plan: 'pro' } },
+        }),
+      },
       { key: 'x', value: '{"not": "an event"' },
       { key: 'x', value: JSON.stringify({ schemaVersion: 1, sourceId: 's1', receivedAt: 5 }) },
       { key: 'x', value: `${message('m3').slice(0, 20)}\n${message('m3').slice(20)}` },
     ]);
     await bus.produce(t.eventsInvalid, [
-      { key: null, value: JSON.stringify({ schemaVersion: 1, id: 'd1', receivedAt: Date.now(), sourceId: 's1', code: 'CDP_ERR_EVENT_MISSING_ID', field: 'userId', reason: 'r', payload: '{}', ip: '' }) },
+      {
+        key: null,
+        value: JSON.stringify({
+          schemaVersion: 1,
+          id: 'd1',
+          receivedAt: Date.now(),
+          sourceId: 's1',
+          code: 'CDP_ERR_EVENT_MISSING_ID',
+          field: 'userId',
+          reason: 'r',
+          payload: '{}',
+          ip: '',
+        }),
+      },
     ]);
 
     const first = createLoader({ bus, warehouse, topics: t, logger, flushIntervalMs: 100 });
     await first.start();
     const rows = await waitFor(async () => {
-      const r = await warehouse.query<Record<string, unknown>>('SELECT * FROM events FINAL ORDER BY message_id');
+      const r = await warehouse.query<Record<string, unknown>>(
+        'SELECT * FROM events FINAL ORDER BY message_id',
+      );
       expect(r).toHaveLength(2);
       return r;
     });
     await first.stop();
 
     expect(rows[0]).toMatchObject({
-      message_id: 'm1', source_id: 's1', type: 'track', event: 'Order Completed', user_id: 'u1', anonymous_id: 'a1', one_id: '',
-      timestamp: '2023-11-14 22:13:19.000', received_at: '2023-11-14 22:13:20.000', sent_at: '2023-11-14 22:13:20.100', original_timestamp: null,
-      channel: 'Paid Search', utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'winter', utm_term: '', page_path: '/', referrer: 'https://www.google.com/',
-      ip: '1.2.3.0', user_agent: 'Mozilla/5.0', is_bot: false,
+      message_id: 'm1',
+      source_id: 's1',
+      type: 'track',
+      event: 'Order Completed',
+      user_id: 'u1',
+      anonymous_id: 'a1',
+      one_id: '',
+      timestamp: '2023-11-14 22:13:19.000',
+      received_at: '2023-11-14 22:13:20.000',
+      sent_at: '2023-11-14 22:13:20.100',
+      original_timestamp: null,
+      channel: 'Paid Search',
+      utm_source: 'google',
+      utm_medium: 'cpc',
+      utm_campaign: 'winter',
+      utm_term: '',
+      page_path: '/',
+      referrer: 'https://www.google.com/',
+      ip: '1.2.3.0',
+      user_agent: 'Mozilla/5.0',
+      is_bot: false,
     });
     expect(JSON.parse(String(rows[0]?.['properties']))).toEqual({ revenue: 10, tags: ['a'] });
     expect(JSON.parse(String(rows[0]?.['traits']))).toEqual({ email: 'x@y' });
-    expect(JSON.parse(String(rows[0]?.['context']))).toEqual({ traits: { email: 'x@y' }, library: { name: 'n' } });
+    expect(JSON.parse(String(rows[0]?.['context']))).toEqual({
+      traits: { email: 'x@y' },
+      library: { name: 'n' },
+    });
     // identify: traits from the top level; no enriched timestamp falls back to receivedAt.
-    expect(rows[1]).toMatchObject({ message_id: 'm2', type: 'identify', user_id: 'u2', timestamp: '2023-11-14 22:13:20.000', channel: '' });
+    expect(rows[1]).toMatchObject({
+      message_id: 'm2',
+      type: 'identify',
+      user_id: 'u2',
+      timestamp: '2023-11-14 22:13:20.000',
+      channel: '',
+    });
     expect(JSON.parse(String(rows[1]?.['traits']))).toEqual({ plan: 'pro' });
     expect(JSON.parse(String(rows[1]?.['properties']))).toEqual({});
 
     const dead = await waitFor(async () => {
-      const r = await warehouse.query<{ code: string; payload: string }>('SELECT code, payload FROM events_invalid FINAL ORDER BY code, payload');
+      const r = await warehouse.query<{ code: string; payload: string }>(
+        'SELECT code, payload FROM events_invalid FINAL ORDER BY code, payload',
+      );
       expect(r, JSON.stringify(r)).toHaveLength(4);
       return r;
     });
@@ -92,11 +163,20 @@ describe('loader (embedded bus, chDB)', () => {
     expect(dead.find((d) => d.code === 'CDP_ERR_EVENT_MISSING_ID')).toBeDefined();
 
     // A second loader group reads the same messages again: no new rows.
-    const second = createLoader({ bus, warehouse, topics: t, logger, flushIntervalMs: 100, groupPrefix: 'again.' });
+    const second = createLoader({
+      bus,
+      warehouse,
+      topics: t,
+      logger,
+      flushIntervalMs: 100,
+      groupPrefix: 'again.',
+    });
     await second.start();
     await new Promise((r) => setTimeout(r, 1000));
     await second.stop();
-    const [counts] = await warehouse.query<{ n: number; distinct: number }>('SELECT count() AS n, uniqExact(message_id) AS distinct FROM events FINAL');
+    const [counts] = await warehouse.query<{ n: number; distinct: number }>(
+      'SELECT count() AS n, uniqExact(message_id) AS distinct FROM events FINAL',
+    );
     expect(counts).toEqual({ n: 2, distinct: 2 });
   });
 });

@@ -35,7 +35,10 @@ export function loaderGroups(prefix = 'cdp.'): { events: string; invalid: string
 
 /** A token that is the same when the same bus messages are inserted again. */
 export function dedupToken(table: string, parts: readonly string[]): string {
-  return createHash('sha256').update(table).update([...parts].sort().join(',')).digest('hex');
+  return createHash('sha256')
+    .update(table)
+    .update([...parts].sort().join(','))
+    .digest('hex');
 }
 
 const partOf = (b: MessageBatch): string =>
@@ -52,7 +55,12 @@ export function createLoader(opts: LoaderOptions): Loader {
   const maxWaitMs = opts.flushIntervalMs ?? 1000;
   const maxRows = opts.maxRows ?? 20_000;
   const registers = opts.registry ? [opts.registry] : [];
-  const rowsTotal = new Counter({ name: 'cdp_loader_rows_total', help: 'Rows written, by table', labelNames: ['table'], registers });
+  const rowsTotal = new Counter({
+    name: 'cdp_loader_rows_total',
+    help: 'Rows written, by table',
+    labelNames: ['table'],
+    registers,
+  });
   const flushSeconds = new Histogram({
     name: 'cdp_loader_flush_seconds',
     help: 'Time of one warehouse insert, by table',
@@ -82,17 +90,26 @@ export function createLoader(opts: LoaderOptions): Loader {
   const events: Batcher<Buffer> = createBatcher({
     maxRows,
     maxWaitMs,
-    write: writer<Buffer>(TABLES.events, (lines, dedupToken) => warehouse.insertLines(TABLES.eventsIngest, lines, { dedupToken })),
+    write: writer<Buffer>(TABLES.events, (lines, dedupToken) =>
+      warehouse.insertLines(TABLES.eventsIngest, lines, { dedupToken }),
+    ),
   });
   const invalid: Batcher<InvalidRow> = createBatcher({
     maxRows,
     maxWaitMs,
-    write: writer<InvalidRow>(TABLES.eventsInvalid, (rows, dedupToken) => warehouse.insert(TABLES.eventsInvalid, rows, { dedupToken })),
+    write: writer<InvalidRow>(TABLES.eventsInvalid, (rows, dedupToken) =>
+      warehouse.insert(TABLES.eventsInvalid, rows, { dedupToken }),
+    ),
   });
   const subs: Subscription[] = [];
   const groups = loaderGroups(opts.groupPrefix);
 
-  const badMessage = (b: MessageBatch, value: Buffer, offset: string, err: unknown): InvalidRow => ({
+  const badMessage = (
+    b: MessageBatch,
+    value: Buffer,
+    offset: string,
+    err: unknown,
+  ): InvalidRow => ({
     id: `${b.topic}:${b.partition}:${offset}`,
     received_at: Date.now(),
     source_id: '',
@@ -104,7 +121,10 @@ export function createLoader(opts: LoaderOptions): Loader {
   });
 
   const onError = (err: unknown, b: MessageBatch): void =>
-    logger.warn({ err, topic: b.topic, partition: b.partition, messages: b.messages.length }, 'loader_batch_retry');
+    logger.warn(
+      { err, topic: b.topic, partition: b.partition, messages: b.messages.length },
+      'loader_batch_retry',
+    );
 
   return {
     async start() {
@@ -120,10 +140,17 @@ export function createLoader(opts: LoaderOptions): Loader {
             for (const m of b.messages) {
               // LineAsString splits on newlines: a message with a raw newline
               // (never one of ours: JSON escapes them) is dead-lettered whole.
-              if (m.value.includes(0x0a)) bad.push(badMessage(b, m.value, m.offset, new Error('message contains a raw newline')));
+              if (m.value.includes(0x0a))
+                bad.push(
+                  badMessage(b, m.value, m.offset, new Error('message contains a raw newline')),
+                );
               else lines.push(m.value);
             }
-            if (bad.length > 0) logger.error({ topic: b.topic, partition: b.partition, count: bad.length }, 'loader_bad_messages');
+            if (bad.length > 0)
+              logger.error(
+                { topic: b.topic, partition: b.partition, count: bad.length },
+                'loader_bad_messages',
+              );
             const part = partOf(b);
             await Promise.all([events.add(lines, part), invalid.add(bad, part)]);
           },
@@ -148,7 +175,14 @@ export function createLoader(opts: LoaderOptions): Loader {
           },
         }),
       );
-      logger.info({ eventsTopic: opts.eventsTopic ?? opts.topics.eventsRaw, flushIntervalMs: maxWaitMs, maxRows }, 'loader_started');
+      logger.info(
+        {
+          eventsTopic: opts.eventsTopic ?? opts.topics.eventsRaw,
+          flushIntervalMs: maxWaitMs,
+          maxRows,
+        },
+        'loader_started',
+      );
     },
     async stop() {
       // Closing a subscription waits for its in-flight handler, which waits

@@ -4,7 +4,7 @@
  */
 import Fastify, { LogController } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { createLogger, topics as topicNames } from '@cdp/core';
+import { backboneTopicSpecs, createLogger, topics as topicNames } from '@cdp/core';
 import { openBus } from '@cdp/bus';
 import { openWarehouse } from '@cdp/warehouse';
 import { loadLoaderConfig } from './config.js';
@@ -19,14 +19,23 @@ collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
 const warehouse = await openWarehouse(config, logger);
 await warehouse.migrate();
 const bus = await openBus(config, logger);
-await bus.ensureTopics([
-  { name: t.eventsRaw, partitions: config.CDP_TOPIC_PARTITIONS },
-  { name: t.eventsInvalid, partitions: 1 },
-]);
-const loader = createLoader({ bus, warehouse, topics: t, logger, flushIntervalMs: config.CDP_LOADER_FLUSH_MS, maxRows: config.CDP_LOADER_MAX_ROWS, registry, groupPrefix: config.CDP_TOPIC_PREFIX });
+await bus.ensureTopics(backboneTopicSpecs(config.CDP_TOPIC_PREFIX, config.CDP_TOPIC_PARTITIONS));
+const loader = createLoader({
+  bus,
+  warehouse,
+  topics: t,
+  logger,
+  flushIntervalMs: config.CDP_LOADER_FLUSH_MS,
+  maxRows: config.CDP_LOADER_MAX_ROWS,
+  registry,
+  groupPrefix: config.CDP_TOPIC_PREFIX,
+});
 await loader.start();
 
-const http = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
+const http = Fastify({
+  loggerInstance: logger,
+  logController: new LogController({ disableRequestLogging: true }),
+});
 http.get('/healthz', async () => ({ status: 'ok' }));
 http.get('/readyz', async (_req, reply) => {
   try {
@@ -36,7 +45,9 @@ http.get('/readyz', async (_req, reply) => {
     return reply.code(503).send({ status: 'not_ready', error: (err as Error).message });
   }
 });
-http.get('/metrics', async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
+http.get('/metrics', async (_req, reply) =>
+  reply.header('content-type', registry.contentType).send(await registry.metrics()),
+);
 await http.listen({ port: config.CDP_LOADER_PORT, host: '0.0.0.0' });
 
 const shutdown = async (signal: string): Promise<void> => {

@@ -15,22 +15,27 @@ export interface InvalidRow extends Record<string, unknown> {
   ip: string;
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+const str = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const obj = (v: unknown): Record<string, unknown> | undefined =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
 
 /** Maps a `cdp.events.invalid` message to an `events_invalid` row. */
 export function invalidRow(value: Buffer | string): InvalidRow {
   const m = obj(JSON.parse(typeof value === 'string' ? value : value.toString('utf8')));
-  if (!m || m['schemaVersion'] !== 1 || str(m['id']) === '') throw new Error('not a schemaVersion 1 dead letter');
+  if (!m || m['schemaVersion'] !== 1 || str(m['id']) === '')
+    throw new Error('not a schemaVersion 1 dead letter');
   return {
     id: str(m['id']),
     received_at: num(m['receivedAt']) ?? Date.now(),
     source_id: str(m['sourceId']),
     code: str(m['code']),
     field: str(m['field']),
-    reason: m['truncated'] === true ? `${str(m['reason'])} (payload cut at 64 KiB)` : str(m['reason']),
+    reason:
+      m['truncated'] === true ? `${str(m['reason'])} (payload cut at 64 KiB)` : str(m['reason']),
     payload: str(m['payload']),
     ip: str(m['ip']),
   };

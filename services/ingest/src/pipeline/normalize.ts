@@ -12,7 +12,12 @@ export interface NormalizedEvent extends Record<string, unknown> {
 }
 
 export type NormalizeResult =
-  | { readonly ok: true; readonly event: NormalizedEvent; readonly key: string; readonly json: string }
+  | {
+      readonly ok: true;
+      readonly event: NormalizedEvent;
+      readonly key: string;
+      readonly json: string;
+    }
   | { readonly ok: false; readonly problem: SchemaProblem };
 
 export interface NormalizeOptions {
@@ -22,7 +27,14 @@ export interface NormalizeOptions {
   readonly maxDepth: number;
 }
 
-const SHORT_TYPES: Record<string, EventType> = { t: 'track', i: 'identify', p: 'page', s: 'screen', g: 'group', a: 'alias' };
+const SHORT_TYPES: Record<string, EventType> = {
+  t: 'track',
+  i: 'identify',
+  p: 'page',
+  s: 'screen',
+  g: 'group',
+  a: 'alias',
+};
 
 /** Maps a route segment (`track` or analytics.js's short `t`) to an event type. */
 export function typeFromPath(segment: string): EventType | undefined {
@@ -43,18 +55,37 @@ function isBlank(v: unknown): boolean {
  * limits hold, the JSON Schema passes, and `userId` or `anonymousId` is
  * present. Returns the event, its bus key and its JSON, or the first problem.
  */
-export function normalizeEvent(raw: Record<string, unknown>, type: EventType | undefined, opts: NormalizeOptions): NormalizeResult {
+export function normalizeEvent(
+  raw: Record<string, unknown>,
+  type: EventType | undefined,
+  opts: NormalizeOptions,
+): NormalizeResult {
   const t = type ?? (typeof raw['type'] === 'string' ? typeFromPath(raw['type']) : undefined);
   if (!t) {
     return {
       ok: false,
       problem: isBlank(raw['type'])
-        ? { code: 'CDP_ERR_EVENT_MISSING_FIELD', field: 'type', message: 'type is required for batch items' }
-        : { code: 'CDP_ERR_EVENT_UNKNOWN_TYPE', field: 'type', message: `type must be one of ${EVENT_TYPES.join(', ')}` },
+        ? {
+            code: 'CDP_ERR_EVENT_MISSING_FIELD',
+            field: 'type',
+            message: 'type is required for batch items',
+          }
+        : {
+            code: 'CDP_ERR_EVENT_UNKNOWN_TYPE',
+            field: 'type',
+            message: `type must be one of ${EVENT_TYPES.join(', ')}`,
+          },
     };
   }
   if (depthExceeds(raw, opts.maxDepth)) {
-    return { ok: false, problem: { code: 'CDP_ERR_INGEST_TOO_DEEP', field: '', message: `The event nests deeper than ${opts.maxDepth} levels` } };
+    return {
+      ok: false,
+      problem: {
+        code: 'CDP_ERR_INGEST_TOO_DEEP',
+        field: '',
+        message: `The event nests deeper than ${opts.maxDepth} levels`,
+      },
+    };
   }
   const problem = opts.validate(t, raw);
   if (problem) return { ok: false, problem };
@@ -71,15 +102,27 @@ export function normalizeEvent(raw: Record<string, unknown>, type: EventType | u
     else if (isBlank(v)) delete event[f];
   }
   if (event.userId === undefined && event.anonymousId === undefined) {
-    return { ok: false, problem: { code: 'CDP_ERR_EVENT_MISSING_ID', field: 'userId', message: 'Either userId or anonymousId is required' } };
+    return {
+      ok: false,
+      problem: {
+        code: 'CDP_ERR_EVENT_MISSING_ID',
+        field: 'userId',
+        message: 'Either userId or anonymousId is required',
+      },
+    };
   }
-  if (typeof event.messageId !== 'string' || event.messageId === '') event.messageId = opts.newMessageId();
+  if (typeof event.messageId !== 'string' || event.messageId === '')
+    event.messageId = opts.newMessageId();
   const json = JSON.stringify(event);
   // Bytes, not characters: the limit protects the bus and the warehouse.
   if (json.length > opts.maxEventBytes / 4 && Buffer.byteLength(json) > opts.maxEventBytes) {
     return {
       ok: false,
-      problem: { code: 'CDP_ERR_INGEST_EVENT_TOO_LARGE', field: '', message: `The event is over ${opts.maxEventBytes} bytes` },
+      problem: {
+        code: 'CDP_ERR_INGEST_EVENT_TOO_LARGE',
+        field: '',
+        message: `The event is over ${opts.maxEventBytes} bytes`,
+      },
     };
   }
   return { ok: true, event, key: event.anonymousId ?? event.userId ?? event.messageId, json };
@@ -100,14 +143,20 @@ export function batchItems(body: Record<string, unknown>): unknown[] | SchemaPro
   const integrations = body['integrations'];
   const sentAt = body['sentAt'];
   const hasCtx = ctx !== null && typeof ctx === 'object' && !Array.isArray(ctx);
-  const hasInt = integrations !== null && typeof integrations === 'object' && !Array.isArray(integrations);
+  const hasInt =
+    integrations !== null && typeof integrations === 'object' && !Array.isArray(integrations);
   if (!hasCtx && !hasInt && sentAt === undefined) return batch as unknown[];
   return batch.map((item: unknown) => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
     const it = { ...(item as Record<string, unknown>) };
     if (hasCtx) {
       const own = it['context'];
-      it['context'] = own !== null && typeof own === 'object' && !Array.isArray(own) ? { ...(ctx), ...(own) } : own === undefined ? { ...(ctx) } : own;
+      it['context'] =
+        own !== null && typeof own === 'object' && !Array.isArray(own)
+          ? { ...ctx, ...own }
+          : own === undefined
+            ? { ...ctx }
+            : own;
     }
     if (hasInt && it['integrations'] === undefined) it['integrations'] = integrations;
     if (sentAt !== undefined && it['sentAt'] === undefined) it['sentAt'] = sentAt;

@@ -20,7 +20,10 @@ export function parseJsonBody(body: Buffer): Record<string, unknown> {
     });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new CdpError('CDP_ERR_EVENT_INVALID_TYPE', { field: 'body', message: 'The body must be a JSON object' });
+    throw new CdpError('CDP_ERR_EVENT_INVALID_TYPE', {
+      field: 'body',
+      message: 'The body must be a JSON object',
+    });
   }
   return value as Record<string, unknown>;
 }

@@ -21,14 +21,22 @@ export function sourceView(s: Source): Record<string, unknown> {
 }
 
 function jsonBody(req: FastifyRequest): Record<string, unknown> {
-  if (!Buffer.isBuffer(req.body)) throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'body', message: 'Send a JSON body (application/json)' });
+  if (!Buffer.isBuffer(req.body))
+    throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+      field: 'body',
+      message: 'Send a JSON body (application/json)',
+    });
   return parseJsonBody(req.body);
 }
 
 function patchOf(body: Record<string, unknown>): SourcePatch {
   const allowed = ['name', 'allowedOrigins', 'redirectAllowlist', 'ipPolicy'];
   for (const k of Object.keys(body)) {
-    if (!allowed.includes(k)) throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: k, message: `Unknown field ${k} (allowed: ${allowed.join(', ')})` });
+    if (!allowed.includes(k))
+      throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+        field: k,
+        message: `Unknown field ${k} (allowed: ${allowed.join(', ')})`,
+      });
   }
   return body;
 }
@@ -45,13 +53,21 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: IngestContext): v
     admin.get('/v1/sources', async () => ({ sources: sources.list().map(sourceView) }));
     admin.post('/v1/sources', async (req, reply) => {
       const body = jsonBody(req);
-      if (typeof body['name'] !== 'string') throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'name', message: 'name is required' });
+      if (typeof body['name'] !== 'string')
+        throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+          field: 'name',
+          message: 'name is required',
+        });
       const { source, writeKey } = await sources.create({ ...patchOf(body), name: body['name'] });
       return reply.code(201).send({ source: sourceView(source), writeKey });
     });
     admin.get<{ Params: { id: string } }>('/v1/sources/:id', async (req) => {
       const s = sources.get(req.params.id);
-      if (!s) throw new CdpError('CDP_ERR_API_NOT_FOUND', { field: 'id', message: `No source with id ${req.params.id}` });
+      if (!s)
+        throw new CdpError('CDP_ERR_API_NOT_FOUND', {
+          field: 'id',
+          message: `No source with id ${req.params.id}`,
+        });
       return { source: sourceView(s) };
     });
     admin.patch<{ Params: { id: string } }>('/v1/sources/:id', async (req) => ({
@@ -66,9 +82,16 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: IngestContext): v
       const body = jsonBody(req);
       const query = body['query'];
       const params = body['params'] ?? {};
-      if (typeof query !== 'string' || query.trim() === '') throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'query', message: 'query must be a non-empty string' });
+      if (typeof query !== 'string' || query.trim() === '')
+        throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+          field: 'query',
+          message: 'query must be a non-empty string',
+        });
       if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-        throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'params', message: 'params must be an object of {name: value} for {name:Type} placeholders' });
+        throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+          field: 'params',
+          message: 'params must be an object of {name: value} for {name:Type} placeholders',
+        });
       }
       const res = await ctx.deps.warehouse.queryReadonly(query, params as Record<string, unknown>);
       return { rows: res.rows, truncated: res.truncated };

@@ -11,7 +11,10 @@ declare module 'fastify' {
 }
 
 /** The write key from HTTP Basic (`base64(writeKey + ":")`) or, failing that, the body's `writeKey`. */
-export function writeKeyOf(req: FastifyRequest, body: Record<string, unknown> | undefined): string | undefined {
+export function writeKeyOf(
+  req: FastifyRequest,
+  body: Record<string, unknown> | undefined,
+): string | undefined {
   const h = req.headers.authorization;
   if (typeof h === 'string' && h.slice(0, 6).toLowerCase() === 'basic ') {
     const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
@@ -24,8 +27,13 @@ export function writeKeyOf(req: FastifyRequest, body: Record<string, unknown> | 
 }
 
 /** Resolves the request's source by write key, or throws the auth error a client can act on. */
-export function authenticateSource(ctx: IngestContext, req: FastifyRequest, writeKey: string | undefined): Source {
-  if (writeKey === undefined) throw new CdpError('CDP_ERR_INGEST_AUTH_MISSING', { field: 'writeKey' });
+export function authenticateSource(
+  ctx: IngestContext,
+  req: FastifyRequest,
+  writeKey: string | undefined,
+): Source {
+  if (writeKey === undefined)
+    throw new CdpError('CDP_ERR_INGEST_AUTH_MISSING', { field: 'writeKey' });
   const source = ctx.deps.sources.byWriteKey(writeKey);
   if (!source) throw new CdpError('CDP_ERR_INGEST_AUTH_INVALID', { field: 'writeKey' });
   req.cdpSource = source;
@@ -41,7 +49,10 @@ export function checkOrigin(req: FastifyRequest, reply: FastifyReply, source: So
   const origin = req.headers.origin;
   if (typeof origin !== 'string' || origin === '') return;
   if (!originAllowed(source, origin)) {
-    throw new CdpError('CDP_ERR_INGEST_ORIGIN_NOT_ALLOWED', { field: 'origin', message: `Origin ${origin} is not on the allowed origins of this source` });
+    throw new CdpError('CDP_ERR_INGEST_ORIGIN_NOT_ALLOWED', {
+      field: 'origin',
+      message: `Origin ${origin} is not on the allowed origins of this source`,
+    });
   }
   void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
 }
@@ -53,6 +64,9 @@ export function requireAdmin(ctx: IngestContext, req: FastifyRequest): void {
     throw new CdpError('CDP_ERR_API_UNAUTHORIZED', { field: 'authorization' });
   }
   if (!secretsEqual(h.slice(7).trim(), ctx.deps.adminToken)) {
-    throw new CdpError('CDP_ERR_API_UNAUTHORIZED', { field: 'authorization', message: 'The admin token is not valid (write keys cannot use the management API)' });
+    throw new CdpError('CDP_ERR_API_UNAUTHORIZED', {
+      field: 'authorization',
+      message: 'The admin token is not valid (write keys cannot use the management API)',
+    });
   }
 }

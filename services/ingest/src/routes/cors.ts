@@ -13,14 +13,21 @@ export function registerCors(app: FastifyInstance, ctx: IngestContext): void {
       return reply.code(403).header('vary', 'Origin').send();
     }
     const reqHeaders = req.headers['access-control-request-headers'];
-    return reply
-      .code(204)
-      .header('access-control-allow-origin', origin)
-      .header('access-control-allow-methods', 'GET, POST, OPTIONS')
-      .header('access-control-allow-headers', typeof reqHeaders === 'string' && reqHeaders !== '' ? reqHeaders : 'Content-Type, Authorization')
-      // Browsers cap this (Chromium at 2 hours); ask for a day.
-      .header('access-control-max-age', '86400')
-      .header('vary', 'Origin, Access-Control-Request-Headers')
-      .send();
+    return (
+      reply
+        .code(204)
+        .header('access-control-allow-origin', origin)
+        .header('access-control-allow-methods', 'GET, POST, OPTIONS')
+        .header(
+          'access-control-allow-headers',
+          typeof reqHeaders === 'string' && reqHeaders !== ''
+            ? reqHeaders
+            : 'Content-Type, Authorization',
+        )
+        // Browsers cap this (Chromium at 2 hours); ask for a day.
+        .header('access-control-max-age', '86400')
+        .header('vary', 'Origin, Access-Control-Request-Headers')
+        .send()
+    );
   });
 }

@@ -13,14 +13,22 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: IngestContext): 
         return err instanceof Error ? err.message : String(err);
       }
     };
-    const [bus, warehouse] = await Promise.all([check(() => ctx.deps.bus.ping()), check(() => ctx.deps.warehouse.ping())]);
+    const [bus, warehouse] = await Promise.all([
+      check(() => ctx.deps.bus.ping()),
+      check(() => ctx.deps.warehouse.ping()),
+    ]);
     const ready = bus === 'ok' && warehouse === 'ok';
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not_ready',
-      checks: { bus: { kind: ctx.deps.bus.kind, status: bus }, warehouse: { kind: ctx.deps.warehouse.kind, status: warehouse } },
+      checks: {
+        bus: { kind: ctx.deps.bus.kind, status: bus },
+        warehouse: { kind: ctx.deps.warehouse.kind, status: warehouse },
+      },
     });
   });
   app.get('/metrics', async (_req, reply) =>
-    reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
+    reply
+      .header('content-type', ctx.metrics.registry.contentType)
+      .send(await ctx.metrics.registry.metrics()),
   );
 }

@@ -5,7 +5,10 @@ import type { RequestContext } from '../collector.js';
 import { redirectAllowed } from '../sources/source.js';
 
 /** A transparent 1x1 GIF. */
-export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+export const PIXEL_GIF = Buffer.from(
+  'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7',
+  'base64',
+);
 
 const UTM_TO_CAMPAIGN: Record<string, string> = {
   utm_source: 'source',
@@ -15,10 +18,22 @@ const UTM_TO_CAMPAIGN: Record<string, string> = {
   utm_content: 'content',
   utm_id: 'id',
 };
-const TOP_LEVEL = ['type', 'event', 'name', 'category', 'anonymousId', 'userId', 'messageId', 'timestamp', 'groupId', 'previousId'];
+const TOP_LEVEL = [
+  'type',
+  'event',
+  'name',
+  'category',
+  'anonymousId',
+  'userId',
+  'messageId',
+  'timestamp',
+  'groupId',
+  'previousId',
+];
 
 type Query = Record<string, string | string[] | undefined>;
-const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+const first = (v: string | string[] | undefined): string | undefined =>
+  Array.isArray(v) ? v[0] : v;
 
 function jsonParam(q: Query, name: string): Record<string, unknown> {
   const raw = first(q[name]);
@@ -27,9 +42,16 @@ function jsonParam(q: Query, name: string): Record<string, unknown> {
   try {
     v = JSON.parse(raw);
   } catch {
-    throw new CdpError('CDP_ERR_INGEST_MALFORMED_JSON', { field: name, message: `${name} must be a JSON object` });
+    throw new CdpError('CDP_ERR_INGEST_MALFORMED_JSON', {
+      field: name,
+      message: `${name} must be a JSON object`,
+    });
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CdpError('CDP_ERR_EVENT_INVALID_TYPE', { field: name, message: `${name} must be a JSON object` });
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new CdpError('CDP_ERR_EVENT_INVALID_TYPE', {
+      field: name,
+      message: `${name} must be a JSON object`,
+    });
   return v as Record<string, unknown>;
 }
 
@@ -38,11 +60,16 @@ function jsonParam(q: Query, name: string): Record<string, unknown> {
  * fields by name, `p.<name>` properties, `t.<name>` traits, JSON
  * `properties`/`traits`/`context`, and `utm_*` into `context.campaign`.
  */
-export function eventFromQuery(q: Query, defaults: { type: string; event?: string }): Record<string, unknown> {
+export function eventFromQuery(
+  q: Query,
+  defaults: { type: string; event?: string },
+): Record<string, unknown> {
   const properties = jsonParam(q, 'properties');
   const traits = jsonParam(q, 'traits');
   const context = jsonParam(q, 'context');
-  const campaign: Record<string, unknown> = { ...((context['campaign'] as Record<string, unknown> | undefined) ?? {}) };
+  const campaign: Record<string, unknown> = {
+    ...((context['campaign'] as Record<string, unknown> | undefined) ?? {}),
+  };
   const event: Record<string, unknown> = {};
   for (const [k, v0] of Object.entries(q)) {
     const v = first(v0);
@@ -68,7 +95,11 @@ export function eventFromQuery(q: Query, defaults: { type: string; event?: strin
  * hosts on the source's redirect allow-list (400 otherwise: no open redirect).
  */
 export function registerPixelRoutes(app: FastifyInstance, ctx: IngestContext): void {
-  const record = async (req: FastifyRequest, event: Record<string, unknown>, rc: RequestContext): Promise<void> => {
+  const record = async (
+    req: FastifyRequest,
+    event: Record<string, unknown>,
+    rc: RequestContext,
+  ): Promise<void> => {
     const res = await ctx.collector.accept([{ raw: event }], rc);
     if (res.rejected.length > 0) req.log.debug({ rejected: res.rejected }, 'pixel_event_rejected');
   };
@@ -79,13 +110,22 @@ export function registerPixelRoutes(app: FastifyInstance, ctx: IngestContext): v
     const source = writeKey ? ctx.deps.sources.byWriteKey(writeKey) : undefined;
     const rc = ctx.requestContext(req, source);
     try {
-      if (!source) throw new CdpError(writeKey ? 'CDP_ERR_INGEST_AUTH_INVALID' : 'CDP_ERR_INGEST_AUTH_MISSING', { field: 'writeKey' });
+      if (!source)
+        throw new CdpError(
+          writeKey ? 'CDP_ERR_INGEST_AUTH_INVALID' : 'CDP_ERR_INGEST_AUTH_MISSING',
+          { field: 'writeKey' },
+        );
       await record(req, eventFromQuery(q, { type: 'track', event: 'Pixel Viewed' }), rc);
     } catch (err) {
       // The pixel always answers the GIF; what could not be recorded is dead-lettered.
       const e = isCdpError(err) ? err : new CdpError('CDP_ERR_INTERNAL', { cause: err });
-      if (e.code === 'CDP_ERR_INGEST_BACKPRESSURE' || e.code === 'CDP_ERR_INTERNAL') req.log.error({ err, url: req.url }, 'pixel_not_recorded');
-      else await ctx.collector.deadLetter([{ code: e.code, field: e.field ?? '', reason: e.message, payload: req.url }], rc);
+      if (e.code === 'CDP_ERR_INGEST_BACKPRESSURE' || e.code === 'CDP_ERR_INTERNAL')
+        req.log.error({ err, url: req.url }, 'pixel_not_recorded');
+      else
+        await ctx.collector.deadLetter(
+          [{ code: e.code, field: e.field ?? '', reason: e.message, payload: req.url }],
+          rc,
+        );
     }
     return reply
       .header('content-type', 'image/gif')
@@ -108,10 +148,16 @@ export function registerPixelRoutes(app: FastifyInstance, ctx: IngestContext): v
       if (!u) throw new Error('missing');
       target = new URL(u);
     } catch {
-      throw new CdpError(u ? 'CDP_ERR_EVENT_INVALID_VALUE' : 'CDP_ERR_EVENT_MISSING_FIELD', { field: 'u', message: 'u must be an absolute http(s) URL' });
+      throw new CdpError(u ? 'CDP_ERR_EVENT_INVALID_VALUE' : 'CDP_ERR_EVENT_MISSING_FIELD', {
+        field: 'u',
+        message: 'u must be an absolute http(s) URL',
+      });
     }
     if (!redirectAllowed(source, target)) {
-      throw new CdpError('CDP_ERR_INGEST_REDIRECT_NOT_ALLOWED', { field: 'u', message: `Redirects to ${target.hostname} are not on this source's allow-list` });
+      throw new CdpError('CDP_ERR_INGEST_REDIRECT_NOT_ALLOWED', {
+        field: 'u',
+        message: `Redirects to ${target.hostname} are not on this source's allow-list`,
+      });
     }
     const event = eventFromQuery(q, { type: 'track', event: 'Link Clicked' });
     const props = (event['properties'] as Record<string, unknown> | undefined) ?? {};
@@ -121,7 +167,8 @@ export function registerPixelRoutes(app: FastifyInstance, ctx: IngestContext): v
     const context = (event['context'] as Record<string, unknown> | undefined) ?? {};
     if (context['campaign'] === undefined) {
       const campaign: Record<string, string> = {};
-      for (const [k, v] of target.searchParams) if (UTM_TO_CAMPAIGN[k] !== undefined) campaign[UTM_TO_CAMPAIGN[k]] = v;
+      for (const [k, v] of target.searchParams)
+        if (UTM_TO_CAMPAIGN[k] !== undefined) campaign[UTM_TO_CAMPAIGN[k]] = v;
       if (Object.keys(campaign).length > 0) context['campaign'] = campaign;
     }
     context['page'] ??= { url: target.href };

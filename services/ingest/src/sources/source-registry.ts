@@ -58,7 +58,8 @@ interface SourceRow {
   version: string | number;
 }
 
-const parseTime = (s: string): number => Date.parse(s.includes('T') ? s : `${s.replace(' ', 'T')}Z`);
+const parseTime = (s: string): number =>
+  Date.parse(s.includes('T') ? s : `${s.replace(' ', 'T')}Z`);
 
 function fromRow(r: SourceRow): Source {
   return {
@@ -68,7 +69,9 @@ function fromRow(r: SourceRow): Source {
     writeKeyPrefix: r.write_key_prefix,
     allowedOrigins: r.allowed_origins,
     redirectAllowlist: r.redirect_allowlist,
-    ipPolicy: (IP_POLICIES as readonly string[]).includes(r.ip_policy) ? (r.ip_policy as IpPolicy) : 'keep',
+    ipPolicy: (IP_POLICIES as readonly string[]).includes(r.ip_policy)
+      ? (r.ip_policy as IpPolicy)
+      : 'keep',
     createdAt: parseTime(r.created_at),
     updatedAt: parseTime(r.updated_at),
     version: Number(r.version),
@@ -95,29 +98,54 @@ function checkPatch(p: SourcePatch): SourcePatch {
   const out: { -readonly [K in keyof SourcePatch]: SourcePatch[K] } = {};
   if (p.name !== undefined) {
     if (typeof p.name !== 'string' || p.name.trim() === '' || p.name.length > 200) {
-      throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'name', message: 'name must be a non-empty string of at most 200 characters' });
+      throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+        field: 'name',
+        message: 'name must be a non-empty string of at most 200 characters',
+      });
     }
     out.name = p.name.trim();
   }
   if (p.allowedOrigins !== undefined) {
-    if (!Array.isArray(p.allowedOrigins)) throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'allowedOrigins', message: 'allowedOrigins must be an array of origins' });
+    if (!Array.isArray(p.allowedOrigins))
+      throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+        field: 'allowedOrigins',
+        message: 'allowedOrigins must be an array of origins',
+      });
     out.allowedOrigins = p.allowedOrigins.map((o, i) => {
       const n = typeof o === 'string' ? normalizeOrigin(o) : undefined;
-      if (!n) throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: `allowedOrigins[${i}]`, message: `allowedOrigins[${i}] must be "*" or an origin like https://shop.example` });
+      if (!n)
+        throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+          field: `allowedOrigins[${i}]`,
+          message: `allowedOrigins[${i}] must be "*" or an origin like https://shop.example`,
+        });
       return n;
     });
   }
   if (p.redirectAllowlist !== undefined) {
-    if (!Array.isArray(p.redirectAllowlist)) throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'redirectAllowlist', message: 'redirectAllowlist must be an array of host names' });
+    if (!Array.isArray(p.redirectAllowlist))
+      throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+        field: 'redirectAllowlist',
+        message: 'redirectAllowlist must be an array of host names',
+      });
     out.redirectAllowlist = p.redirectAllowlist.map((h, i) => {
-      if (typeof h !== 'string' || !/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(h)) {
-        throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: `redirectAllowlist[${i}]`, message: `redirectAllowlist[${i}] must be a host name like shop.example or *.shop.example` });
+      if (
+        typeof h !== 'string' ||
+        !/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(h)
+      ) {
+        throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+          field: `redirectAllowlist[${i}]`,
+          message: `redirectAllowlist[${i}] must be a host name like shop.example or *.shop.example`,
+        });
       }
       return h.toLowerCase();
     });
   }
   if (p.ipPolicy !== undefined) {
-    if (!IP_POLICIES.includes(p.ipPolicy)) throw new CdpError('CDP_ERR_API_BAD_REQUEST', { field: 'ipPolicy', message: `ipPolicy must be one of ${IP_POLICIES.join(', ')}` });
+    if (!IP_POLICIES.includes(p.ipPolicy))
+      throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
+        field: 'ipPolicy',
+        message: `ipPolicy must be one of ${IP_POLICIES.join(', ')}`,
+      });
     out.ipPolicy = p.ipPolicy;
   }
   return out;
@@ -162,7 +190,11 @@ export function createSourceRegistry(deps: {
 
   const mustGet = (id: string): Source => {
     const s = byId.get(id);
-    if (!s) throw new CdpError('CDP_ERR_API_NOT_FOUND', { field: 'id', message: `No source with id ${id}` });
+    if (!s)
+      throw new CdpError('CDP_ERR_API_NOT_FOUND', {
+        field: 'id',
+        message: `No source with id ${id}`,
+      });
     return s;
   };
 
@@ -210,7 +242,13 @@ export function createSourceRegistry(deps: {
       const old = mustGet(id);
       const writeKey = newWriteKey();
       const t = Math.max(now(), old.version + 1);
-      const source: Source = { ...old, writeKeyHash: hashSecret(writeKey), writeKeyPrefix: writeKey.slice(0, 7), updatedAt: t, version: t };
+      const source: Source = {
+        ...old,
+        writeKeyHash: hashSecret(writeKey),
+        writeKeyPrefix: writeKey.slice(0, 7),
+        updatedAt: t,
+        version: t,
+      };
       await save(source);
       deps.logger.info({ sourceId: id }, 'source_key_rotated');
       return { source, writeKey };
@@ -225,7 +263,9 @@ export function createSourceRegistry(deps: {
       await registry.refresh();
       const ms = deps.refreshMs ?? 10_000;
       timer = setInterval(() => {
-        registry.refresh().catch((err: unknown) => deps.logger.warn({ err }, 'sources_refresh_failed'));
+        registry
+          .refresh()
+          .catch((err: unknown) => deps.logger.warn({ err }, 'sources_refresh_failed'));
       }, ms);
       timer.unref();
     },

@@ -1,9 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { hashSecret, newAdminToken, newWriteKey, normalizeOrigin, originAllowed, redirectAllowed, secretsEqual, type Source } from './source.js';
+import {
+  hashSecret,
+  newAdminToken,
+  newWriteKey,
+  normalizeOrigin,
+  originAllowed,
+  redirectAllowed,
+  secretsEqual,
+  type Source,
+} from './source.js';
 
 const source = (over: Partial<Source> = {}): Source => ({
-  id: 's1', name: 'web', writeKeyHash: hashSecret('wk'), writeKeyPrefix: 'wk', allowedOrigins: ['https://shop.example'],
-  redirectAllowlist: ['shop.example', '*.brand.example'], ipPolicy: 'keep', createdAt: 0, updatedAt: 0, version: 0, ...over,
+  id: 's1',
+  name: 'web',
+  writeKeyHash: hashSecret('wk'),
+  writeKeyPrefix: 'wk',
+  allowedOrigins: ['https://shop.example'],
+  redirectAllowlist: ['shop.example', '*.brand.example'],
+  ipPolicy: 'keep',
+  createdAt: 0,
+  updatedAt: 0,
+  version: 0,
+  ...over,
 });
 
 describe('redirectAllowed', () => {

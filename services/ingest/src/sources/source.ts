@@ -45,7 +45,9 @@ export function secretsEqual(a: string, b: string): boolean {
 
 /** Whether a browser origin may send to this source. */
 export function originAllowed(source: Source, origin: string): boolean {
-  return source.allowedOrigins.includes('*') || source.allowedOrigins.includes(origin.toLowerCase());
+  return (
+    source.allowedOrigins.includes('*') || source.allowedOrigins.includes(origin.toLowerCase())
+  );
 }
 
 /**
