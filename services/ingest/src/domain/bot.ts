@@ -15,6 +15,8 @@
 
 import { isbot } from 'isbot';
 
+import { BoundedCache } from './bounded-cache.js';
+
 /** Longest user agent inspected; longer ones are cut first. */
 export const MAX_USER_AGENT_LENGTH = 1024;
 
@@ -54,20 +56,14 @@ export function botVerdict(ua: unknown, origin: UserAgentOrigin = 'client'): Bot
 
 /** Most distinct user agents remembered; the cache starts afresh past this. */
 export const BOT_CACHE_SIZE = 10_000;
-const botCache = new Map<string, boolean>();
+const botCache = new BoundedCache<boolean>(BOT_CACHE_SIZE, MAX_USER_AGENT_LENGTH);
 
 /**
  * `isbot` runs one very large regular expression (a fifth of enrichment's
  * time when measured); user agents repeat heavily, so verdicts are memoised.
  */
 function isbotCached(ua: string): boolean {
-  let v = botCache.get(ua);
-  if (v === undefined) {
-    v = isbot(ua);
-    if (botCache.size >= BOT_CACHE_SIZE) botCache.clear();
-    botCache.set(ua, v);
-  }
-  return v;
+  return botCache.get(ua, isbot);
 }
 
 /**

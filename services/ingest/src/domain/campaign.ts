@@ -121,6 +121,12 @@ function text(value: unknown, max: number): string | null {
  * @returns `undefined` when `url` is not a string or has no query.
  */
 export function parseQuery(url: unknown): ReadonlyMap<string, string> | undefined {
+  const query = queryOf(url);
+  return query === undefined ? undefined : parseQueryString(query);
+}
+
+/** The query string {@link parseQuery} reads from `url`, without the `?`; `undefined` when none. */
+function queryOf(url: unknown): string | undefined {
   if (typeof url !== 'string') return undefined;
   const s = url.length > MAX_QUERY_SCAN_LENGTH ? url.slice(0, MAX_QUERY_SCAN_LENGTH) : url;
   const hashAt = s.indexOf('#');
@@ -133,14 +139,47 @@ export function parseQuery(url: unknown): ReadonlyMap<string, string> | undefine
     const inHash = s.indexOf('?', hashAt);
     if (inHash !== -1) query = s.slice(inHash + 1);
   }
-  if (query === undefined || query === '') return undefined;
+  return query === '' ? undefined : query;
+}
+
+/**
+ * What `application/x-www-form-urlencoded` decoding changes: `%` escapes,
+ * `+`, and UTF-16 surrogates (`URLSearchParams` replaces unpaired ones).
+ */
+const NEEDS_DECODING = /[%+\uD800-\uDFFF]/;
+
+/**
+ * The query's parameters as {@link URLSearchParams} reads them, keeping the
+ * first value of each lower-cased, trimmed name.
+ *
+ * Most query strings need no decoding, so they are split directly
+ * (`URLSearchParams` costs a few microseconds per URL); the others go to
+ * `URLSearchParams`.
+ */
+function parseQueryString(query: string): Map<string, string> {
+  if (NEEDS_DECODING.test(query)) return parseWithUrlSearchParams(query);
   const params = new Map<string, string>();
-  // URLSearchParams never throws; malformed escapes come back as U+FFFD.
-  for (const [name, value] of new URLSearchParams(query)) {
-    const key = name.trim().toLowerCase();
-    if (!params.has(key)) params.set(key, value);
+  // URLSearchParams drops one leading `?`.
+  const body = query.startsWith('?') ? query.slice(1) : query;
+  for (const pair of body.split('&')) {
+    if (pair === '') continue;
+    const equalsAt = pair.indexOf('=');
+    if (equalsAt === -1) addParam(params, pair, '');
+    else addParam(params, pair.slice(0, equalsAt), pair.slice(equalsAt + 1));
   }
   return params;
+}
+
+function parseWithUrlSearchParams(query: string): Map<string, string> {
+  const params = new Map<string, string>();
+  // URLSearchParams never throws; malformed escapes come back as U+FFFD.
+  for (const [name, value] of new URLSearchParams(query)) addParam(params, name, value);
+  return params;
+}
+
+function addParam(params: Map<string, string>, name: string, value: string): void {
+  const key = name.trim().toLowerCase();
+  if (!params.has(key)) params.set(key, value);
 }
 
 function asSearch(value: unknown): unknown {
@@ -170,12 +209,54 @@ function parts(event: unknown): EventParts {
  * strings. `properties.*` is used only on page calls, where it describes the
  * page; on other calls it is user data.
  */
-function queryCandidates(p: EventParts): ReadonlyMap<string, string>[] {
-  const raw: unknown[] = [p.page['url']];
-  if (p.isPageCall) raw.push(p.properties['url']);
-  raw.push(asSearch(p.page['search']));
-  if (p.isPageCall) raw.push(asSearch(p.properties['search']));
-  return raw.map(parseQuery).filter((q): q is ReadonlyMap<string, string> => q !== undefined);
+function queryCandidates(p: EventParts): CandidateQuery[] {
+  const queries: string[] = [];
+  const add = (url: unknown): void => {
+    const query = queryOf(url);
+    // analytics.js repeats the page's query in `search` and in `properties`:
+    // a repeat can add nothing to the first, so each is read once.
+    if (query !== undefined && !queries.includes(query)) queries.push(query);
+  };
+  add(p.page['url']);
+  if (p.isPageCall) add(p.properties['url']);
+  add(asSearch(p.page['search']));
+  if (p.isPageCall) add(asSearch(p.properties['search']));
+  return queries.map((query) => new CandidateQuery(query));
+}
+
+/** Any click-id parameter name, as text. */
+const CLICK_ID_TEXT = new RegExp(CLICK_ID_PARAMS.join('|'));
+const CLICK_ID_NAMES: ReadonlySet<string> = new Set(CLICK_ID_PARAMS);
+
+/**
+ * One query string of the event, parsed only when something is read from it:
+ * with `context.campaign` present, a query is usually read for click ids
+ * only, and most have none.
+ */
+class CandidateQuery {
+  private parsed: ReadonlyMap<string, string> | undefined;
+
+  constructor(private readonly query: string) {}
+
+  get params(): ReadonlyMap<string, string> {
+    this.parsed ??= parseQueryString(this.query);
+    return this.parsed;
+  }
+
+  /**
+   * Whether a click id is among the parameter names. A query that needs no
+   * decoding has its names as they are written, so when its lower-cased text
+   * mentions no click id it has none: an unparsed query is not parsed for that.
+   */
+  hasClickIdName(): boolean {
+    if (this.parsed === undefined && !this.mayMentionClickId()) return false;
+    for (const name of this.params.keys()) if (CLICK_ID_NAMES.has(name)) return true;
+    return false;
+  }
+
+  private mayMentionClickId(): boolean {
+    return NEEDS_DECODING.test(this.query) || CLICK_ID_TEXT.test(this.query.toLowerCase());
+  }
 }
 
 /**
@@ -197,46 +278,76 @@ export function extractCampaign(event: unknown): CampaignFields {
   const campaign = bag(p.context['campaign']);
   const queries = queryCandidates(p);
 
-  const fromCampaign = (field: UtmField): string | null => {
-    for (const key of SEGMENT_CAMPAIGN_KEYS[field]) {
-      const value = text(campaign[key], MAX_CAMPAIGN_VALUE_LENGTH);
-      if (value !== null) return value;
-    }
-    return null;
-  };
-  const readers: ((field: UtmField) => string | null)[] = [
-    fromCampaign,
-    ...queries.map((q) => (field: UtmField) => text(q.get(field), MAX_CAMPAIGN_VALUE_LENGTH)),
-  ];
-
-  let utm: Record<UtmField, string | null> = emptyUtm();
-  for (const read of readers) {
-    const candidate = emptyUtm();
-    for (const field of UTM_FIELDS) candidate[field] = read(field);
-    if (UTM_FIELDS.some((field) => candidate[field] !== null)) {
-      utm = candidate;
-      break;
-    }
+  let utm = utmFromCampaign(campaign);
+  for (const query of queries) {
+    if (utm !== undefined) break;
+    utm = utmFromQuery(query.params);
   }
-
-  const clickIds: ClickIds = {};
-  // Hot path: no arrays per click id, and query strings without parameters skipped.
-  const withParams = queries.filter((q) => q.size > 0);
-  for (const id of CLICK_ID_PARAMS) {
-    let found = text(campaign[id], MAX_CLICK_ID_LENGTH);
-    for (let i = 0; found === null && i < withParams.length; i++) found = text(withParams[i]?.get(id), MAX_CLICK_ID_LENGTH);
-    if (found !== null) clickIds[id] = found;
-  }
+  utm ??= emptyUtm();
 
   return {
-    ...utm,
     utm_source: utm.utm_source?.toLowerCase() ?? null,
     utm_medium: utm.utm_medium?.toLowerCase() ?? null,
-    click_ids: clickIds,
+    utm_campaign: utm.utm_campaign,
+    utm_term: utm.utm_term,
+    utm_content: utm.utm_content,
+    utm_id: utm.utm_id,
+    click_ids: clickIdsOf(campaign, queries),
   };
 }
 
-function emptyUtm(): Record<UtmField, string | null> {
+type UtmValues = Record<UtmField, string | null>;
+
+/** The UTM values of `context.campaign`, or `undefined` when it has none. */
+function utmFromCampaign(campaign: Bag): UtmValues | undefined {
+  if (campaign === EMPTY) return undefined;
+  const utm = emptyUtm();
+  let found = false;
+  for (const field of UTM_FIELDS) {
+    for (const key of SEGMENT_CAMPAIGN_KEYS[field]) {
+      const value = text(campaign[key], MAX_CAMPAIGN_VALUE_LENGTH);
+      if (value !== null) {
+        utm[field] = value;
+        found = true;
+        break;
+      }
+    }
+  }
+  return found ? utm : undefined;
+}
+
+/** The UTM values of a query string, or `undefined` when it has none. */
+function utmFromQuery(query: ReadonlyMap<string, string>): UtmValues | undefined {
+  const utm = emptyUtm();
+  let found = false;
+  for (const field of UTM_FIELDS) {
+    const value = text(query.get(field), MAX_CAMPAIGN_VALUE_LENGTH);
+    if (value !== null) {
+      utm[field] = value;
+      found = true;
+    }
+  }
+  return found ? utm : undefined;
+}
+
+/** Each click id from the first place that has it: `context.campaign`, then the queries in order. */
+function clickIdsOf(campaign: Bag, queries: readonly CandidateQuery[]): ClickIds {
+  const clickIds: ClickIds = {};
+  // Hot path: most events have no click id anywhere, so the places that
+  // cannot have one are dropped before looking up each id.
+  const withIds = queries.filter((query) => query.hasClickIdName()).map((query) => query.params);
+  if (campaign === EMPTY && withIds.length === 0) return clickIds;
+  for (const id of CLICK_ID_PARAMS) {
+    let found = text(campaign[id], MAX_CLICK_ID_LENGTH);
+    for (let i = 0; found === null && i < withIds.length; i += 1) {
+      found = text(withIds[i]?.get(id), MAX_CLICK_ID_LENGTH);
+    }
+    if (found !== null) clickIds[id] = found;
+  }
+  return clickIds;
+}
+
+function emptyUtm(): UtmValues {
   return {
     utm_source: null,
     utm_medium: null,
@@ -245,6 +356,11 @@ function emptyUtm(): Record<UtmField, string | null> {
     utm_content: null,
     utm_id: null,
   };
+}
+
+/** A trimmed, cut URL-ish string; only strings count (numbers do not). */
+function urlText(value: unknown): string | null {
+  return typeof value === 'string' ? text(value, MAX_URL_LENGTH) : null;
 }
 
 function pathOf(url: string | null): string | null {
@@ -269,22 +385,14 @@ function pathOf(url: string | null): string | null {
  */
 export function pageFields(event: unknown): PageFields {
   const p = parts(event);
-  const pick = (key: string): string | null => {
-    const sources = p.isPageCall ? [p.properties[key], p.page[key]] : [p.page[key]];
-    for (const value of sources) {
-      const found = typeof value === 'string' ? text(value, MAX_URL_LENGTH) : null;
-      if (found !== null) return found;
-    }
-    return null;
-  };
+  const pick = (key: string): string | null =>
+    (p.isPageCall ? urlText(p.properties[key]) : null) ?? urlText(p.page[key]);
   const pageUrl = pick('url');
   const contextReferrer = bag(p.context['referrer'])['url'];
   return {
     page_url: pageUrl,
     page_path: pick('path') ?? pathOf(pageUrl),
-    referrer:
-      pick('referrer') ??
-      (typeof contextReferrer === 'string' ? text(contextReferrer, MAX_URL_LENGTH) : null),
+    referrer: pick('referrer') ?? urlText(contextReferrer),
   };
 }
 

@@ -19,6 +19,7 @@
  * All matching is case-insensitive, as in GA4.
  */
 
+import { BoundedCache } from './bounded-cache.js';
 import { hostParts, isSameSite, normalizeHost } from './host.js';
 
 /** The GA4 default channel groups, in rule order, plus `Unassigned`. */
@@ -554,6 +555,11 @@ export function detectSearchEngine(referrerHost: unknown): string | undefined {
  * because it is only used for matching.
  */
 export function resolveTrafficSource(input: ChannelInput): TrafficSource {
+  return taggedTrafficSource(input) ?? untaggedTrafficSource(input.referrerHost, input.pageHost);
+}
+
+/** Steps 1 and 2 of {@link resolveTrafficSource}: `undefined` when neither applies. */
+function taggedTrafficSource(input: ChannelTagging): TrafficSource | undefined {
   const source = clean(input.source);
   const medium = clean(input.medium);
   const campaign = clean(input.campaign);
@@ -573,8 +579,13 @@ export function resolveTrafficSource(input: ChannelInput): TrafficSource {
   if (hasUtm) {
     return { source: source ?? NOT_SET, medium: medium ?? NOT_SET, campaign: campaign ?? NOT_SET };
   }
-  const referrer = normalizeHost(input.referrerHost);
-  if (referrer !== undefined && !isSameSite(referrer, input.pageHost)) {
+  return undefined;
+}
+
+/** Steps 3 and 4 of {@link resolveTrafficSource}: the referrer, else direct. */
+function untaggedTrafficSource(referrerHost: unknown, pageHost: unknown): TrafficSource {
+  const referrer = normalizeHost(referrerHost);
+  if (referrer !== undefined && !isSameSite(referrer, pageHost)) {
     const engine = detectSearchEngine(referrer);
     return engine !== undefined
       ? { source: engine, medium: 'organic', campaign: '(organic)' }
@@ -729,5 +740,67 @@ export function channelForTraffic(traffic: TrafficSource): Channel {
  * classifyChannel({ clickIds: { gclid: 'abc' } }) // 'Paid Search'
  */
 export function classifyChannel(input: ChannelInput): Channel {
-  return channelForTraffic(resolveTrafficSource(input));
+  return classifyChannelWith(input, () => input);
+}
+
+/** {@link ChannelInput} without the hosts. */
+export type ChannelTagging = Omit<ChannelInput, 'referrerHost' | 'pageHost'>;
+
+/**
+ * {@link classifyChannel} with the referrer and page hosts asked for only
+ * when they matter, for untagged traffic: finding them means parsing URLs.
+ */
+export function classifyChannelWith(
+  tagging: ChannelTagging,
+  hosts: () => Pick<ChannelInput, 'referrerHost' | 'pageHost'>,
+): Channel {
+  const tagged = taggedTrafficSource(tagging);
+  if (tagged !== undefined) return taggedChannel(tagged);
+  const { referrerHost, pageHost } = hosts();
+  return untaggedChannel(referrerHost, pageHost);
+}
+
+/** Most distinct traffic sources each channel memo remembers; it starts afresh past this. */
+export const CHANNEL_CACHE_SIZE = 10_000;
+/** Longer keys are classified without the memo (two hosts of up to 253 characters fit). */
+const MAX_CHANNEL_CACHE_KEY_LENGTH = 512;
+/**
+ * Classification runs the source lists, host heuristics and GA4 regexes
+ * (up to microseconds per event), while campaigns, referrers and page hosts
+ * repeat heavily: channels are memoised, tagged and untagged traffic apart.
+ */
+const taggedChannelCache = new BoundedCache<Channel>(
+  CHANNEL_CACHE_SIZE,
+  MAX_CHANNEL_CACHE_KEY_LENGTH,
+);
+const untaggedChannelCache = new BoundedCache<Channel>(
+  CHANNEL_CACHE_SIZE,
+  MAX_CHANNEL_CACHE_KEY_LENGTH,
+);
+
+/**
+ * {@link channelForTraffic}, memoised. The key is the source and the medium,
+ * each after its length, then the campaign, so no two triples share one.
+ */
+function taggedChannel(traffic: TrafficSource): Channel {
+  const { source, medium, campaign } = traffic;
+  return taggedChannelCache.get(
+    `${source.length}:${source}${medium.length}:${medium}${campaign}`,
+    () => channelForTraffic(traffic),
+  );
+}
+
+/**
+ * The channel of untagged traffic, memoised. The key is the referrer's
+ * length, the referrer, then the page host, so that no two pairs share one;
+ * a non-string page host counts as `''`, which is equally no host.
+ */
+function untaggedChannel(referrerHost: unknown, pageHost: unknown): Channel {
+  if (typeof referrerHost !== 'string') {
+    return channelForTraffic(untaggedTrafficSource(referrerHost, pageHost));
+  }
+  const page = typeof pageHost === 'string' ? pageHost : '';
+  return untaggedChannelCache.get(`${referrerHost.length}:${referrerHost}${page}`, () =>
+    channelForTraffic(untaggedTrafficSource(referrerHost, page)),
+  );
 }

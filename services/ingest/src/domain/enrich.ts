@@ -9,10 +9,10 @@
 
 import { botVerdict, MAX_USER_AGENT_LENGTH, type UserAgentOrigin } from './bot.js';
 import { extractCampaign, pageFields } from './campaign.js';
-import { classifyChannel, type Channel } from './channel.js';
+import { classifyChannelWith, type Channel } from './channel.js';
 import { correctClockSkew, parseClientTime, type ClockSkewFlag } from './clock-skew.js';
 import { hostOfUrl } from './host.js';
-import { applyIpPolicy, normalizeIp, type IpPolicy } from './ip-policy.js';
+import { applyIpPolicyToParsed, parseIp, type IpPolicy } from './ip-policy.js';
 
 /** Request facts and settings for {@link enrich}. */
 export interface EnrichOptions {
@@ -75,6 +75,17 @@ function userAgentOf(value: unknown): string | undefined {
 }
 
 /**
+ * The IP column: `context.ip` when it is an address, else the request IP,
+ * under the source's policy. Each candidate is parsed once, and not at all
+ * when the policy drops addresses.
+ */
+function storedIp(contextIp: unknown, options: EnrichOptions): string | null {
+  if (options.ipPolicy === 'drop') return null;
+  const parsed = parseIp(contextIp) ?? parseIp(options.ip);
+  return parsed === undefined ? null : applyIpPolicyToParsed(parsed, options.ipPolicy);
+}
+
+/**
  * Enriches one event.
  *
  * - Times: `correctClockSkew` on the event's `timestamp`, `originalTimestamp`
@@ -94,7 +105,9 @@ export function enrich(event: unknown, options: EnrichOptions): EnrichedFields {
   const e = bag(event);
   const context = bag(e['context']);
 
-  const sentAt = parseClientTime(e['sentAt']) !== undefined ? e['sentAt'] : options.batchSentAt;
+  // The event's own `sentAt` wins when it parses; passed on parsed (a valid
+  // epoch-ms number parses to itself) so it is not parsed twice.
+  const sentAt = parseClientTime(e['sentAt']) ?? options.batchSentAt;
   const times = correctClockSkew({
     receivedAt: options.receivedAt,
     sentAt,
@@ -106,16 +119,17 @@ export function enrich(event: unknown, options: EnrichOptions): EnrichedFields {
 
   const campaign = extractCampaign(event);
   const page = pageFields(event);
-  const channel = classifyChannel({
-    source: campaign.utm_source,
-    medium: campaign.utm_medium,
-    campaign: campaign.utm_campaign,
-    referrerHost: hostOfUrl(page.referrer),
-    pageHost: hostOfUrl(page.page_url),
-    clickIds: campaign.click_ids,
-  });
+  const channel = classifyChannelWith(
+    {
+      source: campaign.utm_source,
+      medium: campaign.utm_medium,
+      campaign: campaign.utm_campaign,
+      clickIds: campaign.click_ids,
+    },
+    () => ({ referrerHost: hostOfUrl(page.referrer), pageHost: hostOfUrl(page.page_url) }),
+  );
 
-  const ip = applyIpPolicy(normalizeIp(context['ip']) ?? options.ip, options.ipPolicy);
+  const ip = storedIp(context['ip'], options);
 
   const contextUa = userAgentOf(context['userAgent']);
   const ua = contextUa ?? userAgentOf(options.userAgent);
