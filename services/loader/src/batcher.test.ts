@@ -29,6 +29,28 @@ describe('createBatcher', () => {
     }
   });
 
+  it('counts the wait from when the oldest row entered the bus', async () => {
+    vi.useFakeTimers();
+    try {
+      const write = vi.fn(async () => {});
+      const b = createBatcher<number>({ maxRows: 100, maxWaitMs: 1000, write });
+      // These rows waited 800 ms on the bus already: 200 ms more, not 1,000.
+      const p = b.add([1], 'a', Date.now() - 800);
+      await vi.advanceTimersByTimeAsync(199);
+      expect(write).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(1);
+      await p;
+      expect(write).toHaveBeenCalledOnce();
+      // Rows older than the interval go at once.
+      const q = b.add([2], 'b', Date.now() - 5000);
+      await vi.advanceTimersByTimeAsync(0);
+      await q;
+      expect(write).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('rejects every adder of a failed write, so the bus redelivers their messages', async () => {
     const b = createBatcher<number>({
       maxRows: 2,

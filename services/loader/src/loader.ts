@@ -152,7 +152,8 @@ export function createLoader(opts: LoaderOptions): Loader {
                 'loader_bad_messages',
               );
             const part = partOf(b);
-            await Promise.all([events.add(lines, part), invalid.add(bad, part)]);
+            const since = b.messages[0]?.timestamp;
+            await Promise.all([events.add(lines, part, since), invalid.add(bad, part, since)]);
           },
         }),
       );
@@ -171,7 +172,7 @@ export function createLoader(opts: LoaderOptions): Loader {
                 rows.push(badMessage(b, m.value, m.offset, err));
               }
             }
-            await invalid.add(rows, partOf(b));
+            await invalid.add(rows, partOf(b), b.messages[0]?.timestamp);
           },
         }),
       );
