@@ -1,0 +1,96 @@
+/**
+ * The ingest app when the bus cannot take events: a 503 with Retry-After and
+ * a code, never a 200; the pixel and the click redirect still answer; and
+ * readiness says which part is down. Real parts: the embedded bus (closed to
+ * make it refuse) and chDB.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { createLogger, topics as topicNames } from '@cdp/core';
+import { createEmbeddedBus, type Bus } from '@cdp/bus';
+import { createClickHouseWarehouse, type Warehouse } from '@cdp/warehouse';
+import { tempDir, type TempDir } from '@cdp/testkit';
+import { buildApp } from './app.js';
+import { createSourceRegistry } from './sources/source-registry.js';
+
+const logger = createLogger({ service: 'ingest-test', level: 'silent' });
+
+describe('ingest when the bus refuses events', () => {
+  let dir: TempDir;
+  let bus: Bus;
+  let warehouse: Warehouse;
+  let app: FastifyInstance;
+  let writeKey: string;
+
+  beforeAll(async () => {
+    dir = await tempDir('cdp-ingest');
+    warehouse = await createClickHouseWarehouse({ dataDir: dir.join('ch'), logger });
+    await warehouse.migrate();
+    bus = await createEmbeddedBus({ dir: dir.join('bus'), logger });
+    const sources = createSourceRegistry({ warehouse, logger });
+    await sources.start();
+    const created = await sources.create({ name: 'web', redirectAllowlist: ['shop.example'] });
+    writeKey = created.writeKey;
+    app = await buildApp({
+      bus,
+      warehouse,
+      sources,
+      topics: topicNames('cdp.'),
+      logger,
+      adminToken: 'cdp_admin_test',
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await bus?.close();
+    await warehouse?.close();
+    await dir?.remove();
+  });
+
+  it('accepts while the bus is up, then answers 503 with Retry-After once it is not', async () => {
+    const send = () =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/track',
+        headers: { 'content-type': 'application/json' },
+        payload: { writeKey, userId: 'u1', event: 'Clicked' },
+      });
+    expect((await send()).statusCode).toBe(200);
+    await bus.close();
+    const res = await send();
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.json()).toMatchObject({ code: 'CDP_ERR_INGEST_BACKPRESSURE' });
+
+    const batch = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { 'content-type': 'application/json' },
+      payload: { writeKey, batch: [{ type: 'track', userId: 'u1', event: 'A' }] },
+    });
+    expect(batch.statusCode).toBe(503);
+
+    const pixel = await app.inject({
+      method: 'GET',
+      url: `/v1/pixel.gif?writeKey=${writeKey}&userId=u1&event=Open`,
+    });
+    expect(pixel.statusCode).toBe(200);
+    expect(pixel.headers['content-type']).toBe('image/gif');
+
+    const click = await app.inject({
+      method: 'GET',
+      url: `/v1/r?writeKey=${writeKey}&userId=u1&u=${encodeURIComponent('https://shop.example/x')}`,
+    });
+    expect(click.statusCode).toBe(302);
+    expect(click.headers['location']).toBe('https://shop.example/x');
+
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({
+      status: 'not_ready',
+      checks: { warehouse: { status: 'ok' } },
+    });
+    expect(ready.json().checks.bus.status).not.toBe('ok');
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+});
