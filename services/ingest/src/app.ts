@@ -151,11 +151,13 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
   app.setErrorHandler(async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const e = toCdpError(err);
     if (e.code === 'CDP_ERR_INTERNAL') req.log.error({ err }, 'request_failed');
-    if (req.routeOptions.config.collect === true) {
+    // A refused request is dead-lettered; a retryable failure (503) is not:
+    // the client was told to send it again, so nothing is lost.
+    if (req.routeOptions.config.collect === true && !e.retryable) {
       const body = Buffer.isBuffer(req.body) ? req.body : '';
       await collector.deadLetter(
         [{ code: e.code, field: e.field ?? '', reason: e.message, payload: body }],
-        ctx.requestContext(req, undefined),
+        ctx.requestContext(req, req.cdpSource),
       );
     }
     if (e.retryable) void reply.header('retry-after', '1');
