@@ -11,6 +11,8 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production CDP_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app /app
+# The data directory must be writable by the unprivileged user the services run as.
+RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 EXPOSE 8080
 USER node
