@@ -1,6 +1,7 @@
 // Warehouse insert benchmark: 1,000,000 synthetic rows into `events` on
 // embedded chDB, in batches of 50,000, through the Warehouse port (JSONEachRow
-// insert with a dedup token, as the loader does). Prints figures; not a test.
+// insert with a dedup token; the loader itself now inserts raw lines that a
+// materialized view parses, see migration 004). Prints figures; not a test.
 //
 //   npx tsc -b packages/warehouse && node bench/warehouse-insert.mjs
 //

@@ -6,12 +6,40 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Analytics } from '@segment/analytics-node';
-import { waitFor } from '@cdp/testkit';
-import type { RunningPlatform } from './platform.js';
+import { tempDir, waitFor } from '@cdp/testkit';
+import { loadRunnerConfig, startPlatform, type RunningPlatform } from './platform.js';
 
 export interface ScenarioHarness {
   readonly platform: RunningPlatform;
   readonly cleanup: () => Promise<void>;
+}
+
+/**
+ * Starts the all-in-one platform in a fresh data directory on a free port,
+ * with `env` on top of the test defaults; cleanup closes it and removes the
+ * directory.
+ */
+export async function startTestPlatform(
+  env: Record<string, string> = {},
+): Promise<ScenarioHarness> {
+  const dir = await tempDir('cdp-e2e');
+  const platform = await startPlatform(
+    loadRunnerConfig({
+      CDP_DATA_DIR: dir.path,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      CDP_LOADER_FLUSH_MS: '250',
+      ...env,
+    }),
+  );
+  return {
+    platform,
+    cleanup: async () => {
+      await platform.close();
+      await dir.remove();
+    },
+  };
 }
 
 interface Ctx {

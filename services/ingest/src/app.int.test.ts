@@ -9,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { createLogger, topics as topicNames } from '@cdp/core';
 import { createEmbeddedBus, type Bus } from '@cdp/bus';
 import { createClickHouseWarehouse, type Warehouse } from '@cdp/warehouse';
-import { tempDir, type TempDir } from '@cdp/testkit';
+import { tempDir, waitFor, type TempDir } from '@cdp/testkit';
+import { createTopicValidators } from '@cdp/schemas';
 import { buildApp } from './app.js';
 import { createSourceRegistry } from './sources/source-registry.js';
 
@@ -45,6 +46,50 @@ describe('ingest when the bus refuses events', () => {
     await bus?.close();
     await warehouse?.close();
     await dir?.remove();
+  });
+
+  it('produces messages that match the topic schemas in schemas/topics', async () => {
+    const validators = createTopicValidators();
+    const seen: { topic: string; value: unknown }[] = [];
+    const t = topicNames('cdp.');
+    const subs = await Promise.all(
+      [t.eventsRaw, t.eventsInvalid].map((topic) =>
+        bus.subscribe({
+          topic,
+          group: `schema-check-${topic}`,
+          handleBatch: async (b) => {
+            for (const m of b.messages)
+              seen.push({ topic, value: JSON.parse(m.value.toString('utf8')) as unknown });
+          },
+        }),
+      ),
+    );
+    await app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: { 'content-type': 'application/json' },
+      payload: {
+        writeKey,
+        anonymousId: 'a1',
+        event: 'Viewed',
+        context: { page: { url: 'https://shop.example/?utm_source=x' } },
+      },
+    });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: { 'content-type': 'application/json' },
+      payload: { writeKey, event: 'No Id' },
+    });
+    await waitFor(() =>
+      expect(new Set(seen.map((x) => x.topic))).toEqual(new Set([t.eventsRaw, t.eventsInvalid])),
+    );
+    await Promise.all(subs.map((x) => x.close()));
+    for (const { topic, value } of seen) {
+      const validate = validators.get(topic === t.eventsRaw ? 'events-raw' : 'events-invalid');
+      expect(validate, topic).toBeDefined();
+      expect(validate?.(value), `${topic}: ${JSON.stringify(validate?.errors)}`).toBe(true);
+    }
   });
 
   it('accepts while the bus is up, then answers 503 with Retry-After once it is not', async () => {

@@ -4,11 +4,10 @@
  */
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CdpError, type Logger } from '@cdp/core';
+import { CdpError } from '@cdp/core';
 import { writeFileAtomic } from './atomic-file.js';
-import { PartitionLog, type FsyncMode } from './partition-log.js';
+import { PartitionLog, type PartitionLogOptions } from './partition-log.js';
 import { createPartitioner, type Partitioner } from './partitioner.js';
-import type { WriteBudget } from './write-budget.js';
 
 /** Kafka's rule for topic names, which also keeps them safe as directory names. */
 const TOPIC_NAME_RE = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -20,15 +19,8 @@ export interface Topic {
   readonly partitioner: Partitioner;
 }
 
-/** Settings shared by every partition log. */
-export interface TopicRegistryOptions {
-  readonly dir: string;
-  readonly fsync: FsyncMode;
-  readonly segmentBytes: number;
-  readonly readChunkBytes: number;
-  readonly budget: WriteBudget;
-  readonly logger: Logger;
-}
+/** Settings shared by every partition log: a partition log's, less which one it is. */
+export type TopicRegistryOptions = Omit<PartitionLogOptions, 'topic' | 'partition'>;
 
 /** Opens, creates and closes the topics of one data directory. */
 export class TopicRegistry {
