@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Analytics } from '@segment/analytics-node';
+import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { tempDir, waitFor } from '@cdp/testkit';
 import { loadRunnerConfig, startPlatform, type RunningPlatform } from './platform.js';
 
@@ -179,6 +180,63 @@ export function runIngestScenarios(name: string, start: () => Promise<ScenarioHa
       expect(byType['group']).toMatchObject({ group_id: `org-${run}` });
       expect(byType['alias']).toMatchObject({ previous_id: `anon-${run}`, user_id: user });
       expect(byType['screen']).toMatchObject({ name: 'Cart' });
+    });
+
+    it("stores what RudderStack's Node SDK sends (gzipped batches), with the right fields", async () => {
+      const run = uid();
+      // Unchanged client; only its data plane URL points here. It gzips its
+      // JSON batches and labels them application/x-www-form-urlencoded.
+      const rudder = new RudderAnalytics(c.writeKey, {
+        dataPlaneUrl: c.url,
+        flushAt: 3,
+        flushInterval: 100,
+        logLevel: 'error',
+      });
+      const user = `rs-user-${run}`;
+      const anon = `rs-anon-${run}`;
+      rudder.identify({ userId: user, anonymousId: anon, traits: { plan: 'team' } });
+      rudder.track({
+        userId: user,
+        event: 'Order Completed',
+        properties: { revenue: 19.99 },
+        context: { campaign: { source: 'newsletter', medium: 'email', name: 'june' } },
+      });
+      rudder.page({ anonymousId: anon, name: 'Pricing', properties: { path: '/pricing' } });
+      rudder.group({ userId: user, groupId: `rs-org-${run}`, traits: { name: 'Initech' } });
+      rudder.alias({ userId: user, previousId: anon });
+      rudder.screen({ userId: user, name: 'Settings' });
+      await rudder.flush();
+
+      const rows = await waitFor(
+        async () => {
+          const r = await sql(
+            c,
+            'SELECT type, event, name, user_id, anonymous_id, group_id, previous_id, channel, utm_source, properties, traits, context FROM events FINAL WHERE user_id = {u:String} OR anonymous_id = {a:String}',
+            { u: user, a: anon },
+          );
+          expect(r).toHaveLength(6);
+          return r;
+        },
+        { timeoutMs: 20_000 },
+      );
+      const byType = Object.fromEntries(rows.map((r) => [String(r['type']), r]));
+      expect(byType['track']).toMatchObject({
+        event: 'Order Completed',
+        user_id: user,
+        channel: 'Email',
+        utm_source: 'newsletter',
+      });
+      expect(JSON.parse(String(byType['track']?.['properties']))).toEqual({ revenue: 19.99 });
+      expect(
+        (JSON.parse(String(byType['track']?.['context'])) as { library: { name: string } }).library
+          .name,
+      ).toBe('analytics-node');
+      expect(byType['identify']).toMatchObject({ user_id: user, anonymous_id: anon });
+      expect(JSON.parse(String(byType['identify']?.['traits']))).toMatchObject({ plan: 'team' });
+      expect(byType['page']).toMatchObject({ name: 'Pricing', anonymous_id: anon });
+      expect(byType['group']).toMatchObject({ group_id: `rs-org-${run}` });
+      expect(byType['alias']).toMatchObject({ previous_id: anon, user_id: user });
+      expect(byType['screen']).toMatchObject({ name: 'Settings' });
     });
 
     it('accepts raw HTTP: text/plain, Basic auth, body writeKey, short paths, batch envelopes', async () => {
@@ -405,6 +463,24 @@ export function runIngestScenarios(name: string, start: () => Promise<ScenarioHa
           headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
           status: 415,
           code: 'CDP_ERR_INGEST_CONTENT_TYPE',
+        },
+        {
+          name: 'unsupported content encoding',
+          path: '/v1/track',
+          body: JSON.stringify({ userId: run, event: 'x' }),
+          headers: { ...json, 'content-encoding': 'br' },
+          status: 415,
+          code: 'CDP_ERR_INGEST_CONTENT_ENCODING',
+          field: 'content-encoding',
+        },
+        {
+          name: 'corrupt gzip body',
+          path: '/v1/batch',
+          body: Buffer.from('not gzip at all'),
+          headers: { ...json, 'content-encoding': 'gzip' },
+          status: 400,
+          code: 'CDP_ERR_INGEST_CONTENT_ENCODING',
+          field: 'content-encoding',
         },
         {
           name: 'oversize event',

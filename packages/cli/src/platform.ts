@@ -16,6 +16,7 @@ import {
   createIngestMetrics,
   createSourceRegistry,
   ingestConfigSchema,
+  loadSdkScript,
   type BootstrapResult,
   type IngestConfig,
 } from '@cdp/ingest';
@@ -119,6 +120,7 @@ export async function startPlatform(
       adminToken: credentials.adminToken,
       limits: config,
       metrics: createIngestMetrics({ registry }),
+      sdkScript: await loadSdkScript(),
     });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     stack.push({ name: 'http', close: () => app.close() });

@@ -12,6 +12,10 @@ export const ERROR_CATALOGUE = {
   },
   CDP_ERR_INGEST_AUTH_INVALID: { statusCode: 401, message: 'Unknown or revoked write key' },
   CDP_ERR_INGEST_CONTENT_TYPE: { statusCode: 415, message: 'Send application/json or text/plain' },
+  CDP_ERR_INGEST_CONTENT_ENCODING: {
+    statusCode: 415,
+    message: 'Send the body uncompressed, gzip or deflate',
+  },
   CDP_ERR_INGEST_MALFORMED_JSON: { statusCode: 400, message: 'The body is not valid JSON' },
   CDP_ERR_INGEST_INVALID_UTF8: { statusCode: 400, message: 'The body is not valid UTF-8' },
   CDP_ERR_INGEST_BODY_TOO_LARGE: { statusCode: 413, message: 'The request body is over the limit' },

@@ -23,3 +23,11 @@ export {
 } from './kafka/fetch.js';
 export { KAFKA_VERSION, kafkaCacheDir } from './kafka/paths.js';
 export { probeKafka } from './kafka/probe.js';
+export {
+  browserUnavailableReason,
+  BrowserUnavailableError,
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  launchBrowser,
+  type LaunchBrowserOptions,
+} from './browser.js';

@@ -18,6 +18,9 @@ import { registerPixelRoutes } from './routes/pixel.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerCors } from './routes/cors.js';
+import { registerSdkRoute } from './routes/sdk.js';
+import { decodeBody, looksLikeJsonObject } from './pipeline/decode-body.js';
+import type { SdkScript } from './sdk-script.js';
 
 export type IngestLimits = Pick<
   IngestOwnConfig,
@@ -27,6 +30,7 @@ export type IngestLimits = Pick<
   | 'CDP_MAX_DEPTH'
   | 'CDP_MAX_FUTURE_MS'
   | 'CDP_TRUST_PROXY'
+  | 'CDP_SDK_PATH'
 >;
 
 export const DEFAULT_LIMITS: IngestLimits = {
@@ -36,6 +40,7 @@ export const DEFAULT_LIMITS: IngestLimits = {
   CDP_MAX_DEPTH: 32,
   CDP_MAX_FUTURE_MS: 3_600_000,
   CDP_TRUST_PROXY: false,
+  CDP_SDK_PATH: '/s/c.js',
 };
 
 export interface IngestDeps {
@@ -49,6 +54,8 @@ export interface IngestDeps {
   readonly limits?: Partial<IngestLimits>;
   readonly metrics?: IngestMetrics;
   readonly now?: () => number;
+  /** The built browser SDK served at `CDP_SDK_PATH` (see `loadSdkScript`). */
+  readonly sdkScript?: SdkScript | undefined;
 }
 
 /** What the routes share. */
@@ -94,6 +101,11 @@ export function toCdpError(err: unknown): CdpError {
       }
       return new CdpError('CDP_ERR_INTERNAL', { cause: err });
   }
+}
+
+function headerOf(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
 /** Builds the ingest + management app without listening (tests use `app.inject()`). */
@@ -142,10 +154,26 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
   // Bodies are kept as bytes: handlers check UTF-8, JSON and limits themselves
   // and dead-letter what fails, with the raw payload.
   app.removeAllContentTypeParsers();
+  const maxDecoded = limits.CDP_MAX_BATCH_BYTES * 4;
   app.addContentTypeParser(
-    ['application/json', 'text/plain'],
+    ['application/json', 'text/plain', 'application/x-www-form-urlencoded'],
     { parseAs: 'buffer' },
-    (_req, body, done) => done(null, body),
+    (req, raw, done) => {
+      try {
+        const body = decodeBody(raw as Buffer, headerOf(req, 'content-encoding'), maxDecoded);
+        const type = headerOf(req, 'content-type') ?? '';
+        if (type.startsWith('application/x-www-form-urlencoded') && !looksLikeJsonObject(body)) {
+          throw new CdpError('CDP_ERR_INGEST_CONTENT_TYPE', {
+            field: 'content-type',
+            message:
+              'Form data is not accepted: send a JSON body as application/json or text/plain',
+          });
+        }
+        done(null, body);
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+    },
   );
 
   app.setErrorHandler(async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
@@ -161,16 +189,24 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
       );
     }
     if (e.retryable) void reply.header('retry-after', '1');
+    // Browsers hide a cross-origin answer without these headers, and a
+    // hidden 4xx looks like a network error that an SDK would retry for ever.
+    // An error body carries nothing secret, so any origin may read it.
+    const origin = req.headers.origin;
+    if (req.routeOptions.config.collect === true && typeof origin === 'string' && origin !== '') {
+      void reply
+        .header('access-control-allow-origin', origin)
+        .header('access-control-expose-headers', 'Retry-After')
+        .header('vary', 'Origin');
+    }
     return reply.code(e.statusCode).send(e.toJSON());
   });
   app.setNotFoundHandler(async (req, reply) =>
-    reply
-      .code(404)
-      .send(
-        new CdpError('CDP_ERR_API_NOT_FOUND', {
-          message: `No route ${req.method} ${req.url.split('?')[0] ?? ''}`,
-        }).toJSON(),
-      ),
+    reply.code(404).send(
+      new CdpError('CDP_ERR_API_NOT_FOUND', {
+        message: `No route ${req.method} ${req.url.split('?')[0] ?? ''}`,
+      }).toJSON(),
+    ),
   );
 
   app.addHook('onResponse', (req, reply, done) => {
@@ -186,5 +222,6 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
   registerCollectRoutes(app, ctx);
   registerPixelRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  registerSdkRoute(app, ctx);
   return app;
 }

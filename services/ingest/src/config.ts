@@ -28,6 +28,8 @@ export interface IngestOwnConfig {
   CDP_TRUST_PROXY: boolean;
   /** How often each instance reloads sources from the warehouse, in ms. Default 10,000. */
   CDP_SOURCES_REFRESH_MS: number;
+  /** Path the browser SDK is served at. Default `/s/c.js` (no word that ad blockers match). */
+  CDP_SDK_PATH: string;
 }
 
 export type IngestConfig = PlatformConfig & IngestOwnConfig;
@@ -45,6 +47,12 @@ export const ingestConfigSchema: JSONSchemaType<IngestOwnConfig> = {
     CDP_MAX_FUTURE_MS: { type: 'integer', default: 3_600_000, minimum: 0 },
     CDP_TRUST_PROXY: { type: 'boolean', default: false },
     CDP_SOURCES_REFRESH_MS: { type: 'integer', default: 10_000, minimum: 100 },
+    CDP_SDK_PATH: {
+      type: 'string',
+      default: '/s/c.js',
+      pattern: '^/(?!v1/)[A-Za-z0-9._~/-]+$',
+      description: 'a path such as /s/c.js, outside /v1/',
+    },
   },
   required: [],
   additionalProperties: false,

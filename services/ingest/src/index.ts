@@ -14,3 +14,4 @@ export * from './sources/source.js';
 export { bootstrapCredentials, type BootstrapResult, type Credentials } from './bootstrap.js';
 export { createIngestMetrics, type IngestMetrics } from './metrics.js';
 export { PIXEL_GIF } from './routes/pixel.js';
+export { loadSdkScript, sdkScriptFrom, type SdkScript } from './sdk-script.js';

@@ -9,6 +9,7 @@ import { openWarehouse } from '@cdp/warehouse';
 import { buildApp } from './app.js';
 import { bootstrapCredentials } from './bootstrap.js';
 import { loadIngestConfig } from './config.js';
+import { loadSdkScript } from './sdk-script.js';
 import { createSourceRegistry } from './sources/source-registry.js';
 
 const config = loadIngestConfig(process.env);
@@ -44,6 +45,7 @@ const app = await buildApp({
   logger,
   adminToken: creds.adminToken,
   limits: config,
+  sdkScript: await loadSdkScript(),
 });
 await app.listen({ port: config.PORT, host: config.HOST });
 

@@ -54,7 +54,10 @@ export function checkOrigin(req: FastifyRequest, reply: FastifyReply, source: So
       message: `Origin ${origin} is not on the allowed origins of this source`,
     });
   }
-  void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+  void reply
+    .header('access-control-allow-origin', origin)
+    .header('access-control-expose-headers', 'Retry-After')
+    .header('vary', 'Origin');
 }
 
 /** Guards the management and data APIs: `Authorization: Bearer <admin token>`, never a write key. */

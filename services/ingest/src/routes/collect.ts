@@ -89,16 +89,14 @@ export function registerCollectRoutes(app: FastifyInstance, ctx: IngestContext):
     );
     if (res.accepted === 0) {
       const first = res.rejected[0];
-      return reply
-        .code(400)
-        .send({
-          success: false,
-          code: first?.code,
-          field: first?.field,
-          message: 'No event in the batch was valid',
-          accepted: 0,
-          rejected: res.rejected,
-        });
+      return reply.code(400).send({
+        success: false,
+        code: first?.code,
+        field: first?.field,
+        message: 'No event in the batch was valid',
+        accepted: 0,
+        rejected: res.rejected,
+      });
     }
     return reply.send({ success: true, accepted: res.accepted, rejected: res.rejected });
   };
