@@ -17,6 +17,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     kafka: { type: 'boolean', default: false },
+    // Without OneID in the path (CDP_IDENTITY_ENABLED=false), to measure what it costs.
+    'no-identity': { type: 'boolean', default: false },
     probes: { type: 'string', default: '200' },
     // Background load while probing latency: batch requests/s of 100 events.
     'background-rps': { type: 'string', default: '50' },
@@ -29,6 +31,7 @@ const results = {
   cores: availableParallelism(),
   cpu: cpus()[0]?.model,
   mode: values.kafka ? 'kafka+chdb' : 'embedded bus+chdb',
+  identity: !values['no-identity'],
   duration,
   connections,
 };
@@ -51,6 +54,7 @@ const server = startChild(
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    CDP_IDENTITY_ENABLED: values['no-identity'] ? 'false' : 'true',
     ...(kafka
       ? {
           KAFKA_BROKERS: kafka.brokers.join(','),

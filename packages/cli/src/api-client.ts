@@ -1,5 +1,8 @@
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 /** Where the CLI finds a running platform, and the admin token to use. */
 export interface ApiTarget {
@@ -31,16 +34,14 @@ export async function resolveTarget(
   return { url, token };
 }
 
-/** Calls the management API; throws with the API's code and message on an error status. */
-export async function api<T>(
+async function send(
   target: ApiTarget,
   method: string,
   path: string,
   body?: unknown,
-): Promise<T> {
-  let res: Response;
+): Promise<Response> {
   try {
-    res = await fetch(`${target.url}${path}`, {
+    return await fetch(`${target.url}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${target.token}`,
@@ -53,15 +54,87 @@ export async function api<T>(
       `Cannot reach ${target.url} (${(err as Error).message}); is \`cdp start\` running?`,
     );
   }
-  const text = await res.text();
-  const json = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-  if (!res.ok) {
-    const s = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
-    throw new Error(
-      `${res.status} ${s(json['code'])}: ${s(json['message'] ?? text)}${json['field'] ? ` (field: ${s(json['field'])})` : ''}`,
-    );
+}
+
+/** The API's error answer as an Error: status, code, message and field. */
+function apiError(status: number, text: string): Error {
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = {};
   }
-  return json as T;
+  const s = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+  return new Error(
+    `${status} ${s(json['code'])}: ${s(json['message'] ?? text)}${json['field'] ? ` (field: ${s(json['field'])})` : ''}`,
+  );
+}
+
+/** Calls the management API; throws with the API's code and message on an error status. */
+export async function api<T>(
+  target: ApiTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await send(target, method, path, body);
+  const text = await res.text();
+  if (!res.ok) throw apiError(res.status, text);
+  return (text === '' ? {} : JSON.parse(text)) as T;
+}
+
+/**
+ * GETs a streamed answer (NDJSON) and copies it to `out` as it arrives;
+ * throws with the API's code and message on an error status.
+ */
+export async function apiStream(
+  target: ApiTarget,
+  path: string,
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  const res = await send(target, 'GET', path);
+  if (!res.ok) throw apiError(res.status, await res.text());
+  if (res.body === null) return;
+  for await (const chunk of Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)) {
+    if (!out.write(chunk as Buffer)) await once(out, 'drain');
+  }
+}
+
+/**
+ * `cdp persons split` arguments: `<type>=<value>` each, split at the first
+ * `=` (values may hold more; types never do), as the split body's identifiers.
+ */
+export function parseIdentifierArgs(args: readonly string[]): { type: string; value: string }[] {
+  if (args.length === 0) throw new Error('give at least one <type>=<value> to split off');
+  return args.map((a) => {
+    const i = a.indexOf('=');
+    if (i < 1)
+      throw new Error(
+        `${a}: use <type>=<value>, e.g. anonymous_id=3f1c... or email=ada@example.com`,
+      );
+    return { type: a.slice(0, i), value: a.slice(i + 1) };
+  });
+}
+
+/** One line for a split's answer. */
+export function splitSummary(r: {
+  from: string;
+  oneId: string;
+  moved: readonly { type: string; value: string }[];
+  eventsMoved?: number;
+}): string {
+  const ids = r.moved.map((m) => `${m.type} ${m.value}`).join(', ');
+  const events = r.eventsMoved === undefined ? '' : ` and ${r.eventsMoved} event(s)`;
+  return `split ${r.from}: moved ${r.moved.length} identifier(s) (${ids})${events} to new person ${r.oneId}`;
+}
+
+/** One line for a delete's answer. */
+export function deleteSummary(r: {
+  deleted: string;
+  retiredIds: readonly string[];
+  eventsDeleted: number;
+}): string {
+  return `deleted person ${r.deleted}: ${r.eventsDeleted} event(s) erased, ids retired: ${r.retiredIds.join(', ')}`;
 }
 
 /** Renders rows as an aligned text table. */

@@ -2,7 +2,15 @@
 import { parseArgs } from 'node:util';
 import { createLogger, isCdpError } from '@cdp/core';
 import { openWarehouse } from '@cdp/warehouse';
-import { api, resolveTarget, table } from './api-client.js';
+import {
+  api,
+  apiStream,
+  deleteSummary,
+  parseIdentifierArgs,
+  resolveTarget,
+  splitSummary,
+  table,
+} from './api-client.js';
 import { firstStartBanner } from './banner.js';
 import { loadRunnerConfig, startPlatform } from './platform.js';
 
@@ -16,6 +24,11 @@ Usage:
   cdp sources update <id> [--name n] [--origins a,b] [--redirect-allowlist h1,h2] [--ip-policy p]
   cdp sources rotate-key <id>      issue a new write key (the old one stops working)
   cdp sql "<query>" [--param name=value ...] [--json]
+  cdp persons lookup <type> <value> [--events N]   find the person of an identifier (email/phone in clear: hashed by the server)
+  cdp persons get <oneId> [--events N]             identifiers, latest traits, last N events (default 20), audit trail
+  cdp persons split <oneId> <type>=<value>...      move identifiers (and their events) to a new person, kept apart
+  cdp persons export <oneId> [> file.ndjson]       everything about the person, as NDJSON
+  cdp persons delete <oneId>                       erase the person (GDPR); its ids are never reused
 
 API commands talk to a running platform: --url (default http://127.0.0.1:$PORT) and
 --token (default $CDP_ADMIN_TOKEN, else $CDP_DATA_DIR/credentials.json).
@@ -42,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
       'redirect-allowlist': { type: 'string' },
       'ip-policy': { type: 'string' },
       param: { type: 'string', multiple: true },
+      events: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -154,6 +168,46 @@ async function main(argv: string[]): Promise<number> {
           ? `${JSON.stringify(r.rows)}\n`
           : `${table(r.rows)}\n${r.truncated ? '(truncated)\n' : ''}`,
       );
+      return 0;
+    }
+    case 'persons': {
+      const target = await resolveTarget(values, process.env);
+      const rest = positionals.slice(3);
+      const events =
+        values.events === undefined ? '' : `events=${encodeURIComponent(values.events)}`;
+      const person = (id: string | undefined, usage: string): string => {
+        if (!id) throw new Error(`usage: ${usage}`);
+        return `/v1/persons/${encodeURIComponent(id)}`;
+      };
+      const pretty = (v: unknown): void => {
+        process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+      };
+      if (sub === 'lookup') {
+        const value = rest[0];
+        if (!arg || value === undefined)
+          throw new Error('usage: cdp persons lookup <type> <value>');
+        const q = `type=${encodeURIComponent(arg)}&value=${encodeURIComponent(value)}`;
+        pretty(await api(target, 'GET', `/v1/persons/lookup?${q}${events && `&${events}`}`));
+      } else if (sub === 'get') {
+        const path = person(arg, 'cdp persons get <oneId> [--events N]');
+        pretty(await api(target, 'GET', `${path}${events && `?${events}`}`));
+      } else if (sub === 'split') {
+        const path = person(arg, 'cdp persons split <oneId> <type>=<value>...');
+        const r = await api<Parameters<typeof splitSummary>[0]>(target, 'POST', `${path}/split`, {
+          identifiers: parseIdentifierArgs(rest),
+        });
+        process.stdout.write(`${splitSummary(r)}\n`);
+      } else if (sub === 'export') {
+        const path = person(arg, 'cdp persons export <oneId> [> file.ndjson]');
+        await apiStream(target, `${path}/export`, process.stdout);
+      } else if (sub === 'delete') {
+        const path = person(arg, 'cdp persons delete <oneId>');
+        const r = await api<Parameters<typeof deleteSummary>[0]>(target, 'DELETE', path);
+        process.stdout.write(`${deleteSummary(r)}\n`);
+      } else
+        throw new Error(
+          `unknown persons command ${sub ?? ''} (lookup, get, split, export, delete)`,
+        );
       return 0;
     }
     default:

@@ -222,7 +222,11 @@ describe.skipIf(unavailable !== undefined)('in a real browser (Chromium)', () =>
       (globalThis as unknown as { cdp: { track(e: string): void } }).cdp.track('Offline Three'),
     );
     const next = await context.newPage();
+    // pagehide runs (the SDK keeps the events: it is offline); setOffline
+    // waits until the page is really gone, or it can trip on the closing page.
+    const closed = page.waitForEvent('close');
     await page.close({ runBeforeUnload: true });
+    await closed;
     await context.setOffline(false);
     page = next;
     await page.goto(`${shop.origin}/off-${run}?again=1`);

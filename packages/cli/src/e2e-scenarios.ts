@@ -43,11 +43,37 @@ export async function startTestPlatform(
   };
 }
 
-interface Ctx {
+/** What a scenario needs of the running platform: its URL and first-start keys. */
+export interface Ctx {
   url: string;
   writeKey: string;
   admin: string;
   platform: RunningPlatform;
+}
+
+/**
+ * Registers `beforeAll`/`afterAll` hooks (in the calling suite) that start a
+ * platform with `start` and stop it; the returned context is filled in
+ * before the first test runs.
+ */
+export function usePlatform(start: () => Promise<ScenarioHarness>): Ctx {
+  let h: ScenarioHarness | undefined;
+  const c = {} as Ctx;
+  beforeAll(async () => {
+    h = await start();
+    const created = h.platform.credentials.created;
+    if (!created) throw new Error('expected a first start that creates the default source');
+    Object.assign(c, {
+      url: h.platform.url,
+      writeKey: created.writeKey,
+      admin: h.platform.credentials.adminToken,
+      platform: h.platform,
+    });
+  });
+  afterAll(async () => {
+    await h?.cleanup();
+  });
+  return c;
 }
 
 const basic = (key: string): string => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
@@ -89,23 +115,7 @@ const uid = (): string => Math.random().toString(36).slice(2, 10);
 
 export function runIngestScenarios(name: string, start: () => Promise<ScenarioHarness>): void {
   describe(`ingest end to end (${name})`, () => {
-    let h: ScenarioHarness;
-    const c = {} as Ctx;
-
-    beforeAll(async () => {
-      h = await start();
-      const created = h.platform.credentials.created;
-      if (!created) throw new Error('expected a first start that creates the default source');
-      Object.assign(c, {
-        url: h.platform.url,
-        writeKey: created.writeKey,
-        admin: h.platform.credentials.adminToken,
-        platform: h.platform,
-      });
-    });
-    afterAll(async () => {
-      await h?.cleanup();
-    });
+    const c = usePlatform(start);
 
     it('stores what @segment/analytics-node sends, with the right fields and channel', async () => {
       const run = uid();

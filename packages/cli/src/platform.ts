@@ -21,14 +21,24 @@ import {
   type IngestConfig,
 } from '@cdp/ingest';
 import { createLoader, loaderConfigSchema, type LoaderConfig } from '@cdp/loader';
+import {
+  createIdentityService,
+  identityConfigSchema,
+  identityRulesFrom,
+  type IdentityConfig,
+  type IdentityService,
+} from '@cdp/identity-service';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Every setting of the all-in-one runner: the platform's, ingest's and the loader's. */
-export type RunnerConfig = IngestConfig & LoaderConfig;
+/** Every setting of the all-in-one runner: the platform's, ingest's, the loader's and identity's. */
+export type RunnerConfig = IngestConfig & LoaderConfig & IdentityConfig;
 
 export const runnerConfigSchema = mergeConfigSchemas(
-  mergeConfigSchemas(platformConfigSchema, ingestConfigSchema),
-  loaderConfigSchema,
+  mergeConfigSchemas(
+    mergeConfigSchemas(platformConfigSchema, ingestConfigSchema),
+    loaderConfigSchema,
+  ),
+  identityConfigSchema,
 ) as JSONSchemaType<RunnerConfig>;
 
 export function loadRunnerConfig(env: Record<string, string | undefined>): Readonly<RunnerConfig> {
@@ -46,6 +56,8 @@ export interface RunningPlatform {
   readonly warehouse: Warehouse;
   readonly credentials: BootstrapResult;
   readonly logger: Logger;
+  /** The identity service, unless `CDP_IDENTITY_ENABLED=false`. */
+  readonly identity: IdentityService | undefined;
   /** Shuts everything down in reverse order of start. */
   close(): Promise<void>;
 }
@@ -96,12 +108,17 @@ export async function startPlatform(
       logger,
     });
 
+    const identityRules = identityRulesFrom(config);
+    const stampInIngest = config.CDP_IDENTITY_ENABLED && config.CDP_IDENTITY_STAMP_IN_INGEST;
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
     const loader = createLoader({
       bus,
       warehouse,
       topics: t,
+      // Ingest stamps one_id on the events it puts on cdp.events.raw, unless
+      // a stamper does it on the way to cdp.events.resolved.
+      eventsTopic: stampInIngest ? t.eventsRaw : t.eventsResolved,
       logger: logger.child({ component: 'loader' }),
       flushIntervalMs: config.CDP_LOADER_FLUSH_MS,
       maxRows: config.CDP_LOADER_MAX_ROWS,
@@ -110,6 +127,29 @@ export async function startPlatform(
     });
     await loader.start();
     stack.push({ name: 'loader', close: () => loader.stop() });
+
+    // OneID: in one process ingest stamps events itself, reading the
+    // resolver's graph (no stamper hop through the bus); the resolver takes
+    // the links from cdp.identity.links as it does distributed.
+    let identity: IdentityService | undefined;
+    if (config.CDP_IDENTITY_ENABLED) {
+      identity = createIdentityService({
+        bus,
+        warehouse,
+        topics: t,
+        logger: logger.child({ component: 'identity' }),
+        rules: identityRules,
+        registry,
+        groupPrefix: config.CDP_TOPIC_PREFIX,
+        stamperCache: 'graph',
+        stamper: !stampInIngest,
+      });
+      const started = identity;
+      await started.start();
+      stack.push({ name: 'identity', close: () => started.stop() });
+    } else {
+      logger.warn('identity_disabled');
+    }
 
     const app = await buildApp({
       bus,
@@ -121,6 +161,10 @@ export async function startPlatform(
       limits: config,
       metrics: createIngestMetrics({ registry }),
       sdkScript: await loadSdkScript(),
+      identityRules,
+      stamper: identity
+        ? { linksTopic: t.identityLinks, options: identity.stampOptions() }
+        : undefined,
     });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     stack.push({ name: 'http', close: () => app.close() });
@@ -130,7 +174,7 @@ export async function startPlatform(
       { address, bus: bus.kind, warehouse: warehouse.kind, dataDir: config.CDP_DATA_DIR },
       'cdp_started',
     );
-    return { url, bus, warehouse, credentials, logger, close: closeAll };
+    return { url, bus, warehouse, credentials, logger, identity, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

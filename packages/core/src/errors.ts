@@ -79,6 +79,19 @@ export const ERROR_CATALOGUE = {
     message: 'A bus message could not be read as an event; it was dead-lettered',
   },
   // Config
+  // Identity (OneID) and the Person API
+  CDP_ERR_IDENTITY_INVALID_IDENTIFIER: {
+    statusCode: 400,
+    message: 'The identifier type or value is not valid',
+  },
+  CDP_ERR_IDENTITY_OPERATION_REFUSED: {
+    statusCode: 409,
+    message: 'The identity resolver refused the operation',
+  },
+  CDP_ERR_IDENTITY_UNAVAILABLE: {
+    statusCode: 503,
+    message: 'The identity resolver did not answer in time; the operation is queued, try again',
+  },
   CDP_ERR_CONFIG_INVALID: { statusCode: 500, message: 'The configuration is not valid' },
   CDP_ERR_INTERNAL: { statusCode: 500, message: 'Internal error' },
 } as const satisfies Record<string, { statusCode: number; message: string }>;

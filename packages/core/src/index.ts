@@ -3,3 +3,4 @@ export * from './topics.js';
 export * from './logger.js';
 export * from './config.js';
 export * from './platform-config.js';
+export { startOpsServer, type OpsServerOptions } from './ops-server.js';

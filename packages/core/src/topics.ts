@@ -3,6 +3,7 @@ export const TOPIC_SUFFIXES = {
   eventsRaw: 'events.raw',
   eventsInvalid: 'events.invalid',
   eventsResolved: 'events.resolved',
+  identityLinks: 'identity.links',
   identityMerges: 'identity.merges',
   profilesTags: 'profiles.tags',
   segmentsChanges: 'segments.changes',
@@ -19,9 +20,11 @@ export function topics(prefix = 'cdp.'): Topics {
 }
 
 /**
- * The topics the event backbone creates at start: the events topic with the
- * configured partitions, and the dead-letter topic with one (it is small, and
- * one partition keeps dead letters in arrival order).
+ * The topics the platform creates at start: the event topics with the
+ * configured partitions; the dead-letter topic with one (it is small, and one
+ * partition keeps dead letters in arrival order); the identity links topic
+ * with exactly one, because link decisions must be taken in one order by one
+ * resolver; and the merges topic with one (merges apply in order).
  */
 export function backboneTopicSpecs(
   prefix: string,
@@ -30,6 +33,9 @@ export function backboneTopicSpecs(
   const t = topics(prefix);
   return [
     { name: t.eventsRaw, partitions },
+    { name: t.eventsResolved, partitions },
     { name: t.eventsInvalid, partitions: 1 },
+    { name: t.identityLinks, partitions: 1 },
+    { name: t.identityMerges, partitions: 1 },
   ];
 }

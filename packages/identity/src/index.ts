@@ -79,3 +79,11 @@ export type {
   OverrideRow,
   TombstoneRow,
 } from './snapshot.js';
+export type {
+  DeleteCommand,
+  LinkMessage,
+  OverrideMessage,
+  ResolveLink,
+  SplitCommand,
+} from './messages.js';
+export { stampEvent, type EventStamp, type StampEventOptions } from './stamp-event.js';

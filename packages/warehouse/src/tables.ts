@@ -15,6 +15,18 @@ export const TABLES = {
   eventsInvalid: 'events_invalid',
   /** Tracking sources and their write-key hashes (ReplacingMergeTree by `version`). */
   sources: 'sources',
+  /** OneID: identifier -> person (ReplacingMergeTree by `version`, `is_deleted`). */
+  identities: 'identities',
+  /** OneID: merged-away person id -> canonical person id (chains collapsed). */
+  personOverrides: 'person_overrides',
+  /** OneID: persons a split keeps apart. */
+  identityBlocks: 'identity_blocks',
+  /** OneID: deleted person ids (never reused). */
+  identityTombstones: 'identity_tombstones',
+  /** OneID: every merge, refusal, split and deletion with its reason. */
+  identityAudit: 'identity_audit',
+  /** View: every event with `person_id` resolved through `person_overrides`. Use it for person-level queries. */
+  eventsByPerson: 'events_by_person',
   /** Which migrations ran, with their checksums. Owned by `migrate()`. */
   schemaMigrations: 'schema_migrations',
 } as const;

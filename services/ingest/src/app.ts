@@ -9,13 +9,20 @@ import { CdpError, isCdpError, type Logger, type Topics } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
 import type { Warehouse } from '@cdp/warehouse';
 import { createEventValidator } from '@cdp/schemas';
-import { createCollector, type Collector, type RequestContext } from './collector.js';
+import {
+  createCollector,
+  type Collector,
+  type IngestStamper,
+  type RequestContext,
+} from './collector.js';
 import type { IngestOwnConfig } from './config.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import type { SourceRegistry } from './sources/source-registry.js';
 import { registerCollectRoutes } from './routes/collect.js';
 import { registerPixelRoutes } from './routes/pixel.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerPersonRoutes } from './routes/persons.js';
+import type { IdentityRules } from '@cdp/identity';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerCors } from './routes/cors.js';
 import { registerSdkRoute } from './routes/sdk.js';
@@ -54,6 +61,10 @@ export interface IngestDeps {
   readonly limits?: Partial<IngestLimits>;
   readonly metrics?: IngestMetrics;
   readonly now?: () => number;
+  /** OneID rules (normalisation, priority) for the Person API; must match the resolver's. Default: the defaults. */
+  readonly identityRules?: IdentityRules | undefined;
+  /** Stamp `one_id` in ingest (the all-in-one runner; see `CollectorDeps.stamper`). */
+  readonly stamper?: IngestStamper | undefined;
   /** The built browser SDK served at `CDP_SDK_PATH` (see `loadSdkScript`). */
   readonly sdkScript?: SdkScript | undefined;
 }
@@ -122,6 +133,7 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
     maxEventBytes: limits.CDP_MAX_EVENT_BYTES,
     maxDepth: limits.CDP_MAX_DEPTH,
     maxFutureMs: limits.CDP_MAX_FUTURE_MS,
+    stamper: deps.stamper,
   });
 
   // pino's Logger is a FastifyBaseLogger; typing it so keeps the default instance type.
@@ -222,6 +234,7 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
   registerCollectRoutes(app, ctx);
   registerPixelRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  registerPersonRoutes(app, ctx, deps.identityRules ? { rules: deps.identityRules } : {});
   registerSdkRoute(app, ctx);
   return app;
 }

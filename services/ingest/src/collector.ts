@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CdpError, isCdpError, type ErrorCode, type Logger, type Topics } from '@cdp/core';
 import type { Bus, ProduceRecord } from '@cdp/bus';
 import type { EventType, EventValidator } from '@cdp/schemas';
+import { stampEvent, type StampEventOptions } from '@cdp/identity';
 import { enrich } from './domain/enrich.js';
 import type { IngestMetrics } from './metrics.js';
 import { normalizeEvent, type NormalizeOptions } from './pipeline/normalize.js';
@@ -55,6 +56,12 @@ export interface Collector {
   deadLetter(entries: readonly DeadLetter[], ctx: RequestContext): Promise<void>;
 }
 
+/** What ingest needs to stamp events itself. */
+export interface IngestStamper {
+  readonly linksTopic: string;
+  readonly options: StampEventOptions;
+}
+
 export interface CollectorDeps {
   readonly bus: Bus;
   readonly topics: Topics;
@@ -65,6 +72,12 @@ export interface CollectorDeps {
   readonly maxDepth: number;
   readonly maxFutureMs: number;
   readonly newId?: () => string;
+  /**
+   * Stamps `one_id` on events as they come in (the all-in-one runner, where
+   * the identity graph is in this process): saves the stamper's hop through
+   * the bus. Links the resolver must see go to `linksTopic` after the events.
+   */
+  readonly stamper?: IngestStamper | undefined;
 }
 
 function payloadString(payload: unknown): { payload: string; truncated: boolean } {
@@ -85,6 +98,7 @@ function payloadString(payload: unknown): { payload: string; truncated: boolean 
 
 export function createCollector(deps: CollectorDeps): Collector {
   const newId = deps.newId ?? randomUUID;
+  const stamper = deps.stamper;
   const opts: NormalizeOptions = {
     validate: deps.validate,
     newMessageId: newId,
@@ -134,6 +148,7 @@ export function createCollector(deps: CollectorDeps): Collector {
       const messageIds: string[] = [];
       const rejected: Rejection[] = [];
       const dead: DeadLetter[] = [];
+      const links: ProduceRecord[] = [];
       items.forEach((item, index) => {
         const raw = item.raw;
         if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -167,11 +182,25 @@ export function createCollector(deps: CollectorDeps): Collector {
           maxFutureMs: deps.maxFutureMs,
         });
         messageIds.push(n.event.messageId);
+        const stamp = stamper
+          ? stampEvent(
+              {
+                type: n.event.type,
+                event: n.event,
+                messageId: n.event.messageId,
+                at: enriched.timestamp,
+              },
+              stamper.options,
+            )
+          : undefined;
+        const oneId = stamp ? `"oneId":${JSON.stringify(stamp.oneId)},` : '';
         // The event's JSON is already serialised by normalisation: splice it in.
-        good.push({
-          key: n.key,
-          value: `{"schemaVersion":1,"messageId":${JSON.stringify(n.event.messageId)},"sourceId":${JSON.stringify(source.id)},"receivedAt":${ctx.receivedAt},"type":"${n.event.type}","enriched":${JSON.stringify(enriched)},"event":${n.json}}`,
-        });
+        const value = `{${oneId}"schemaVersion":1,"messageId":${JSON.stringify(n.event.messageId)},"sourceId":${JSON.stringify(source.id)},"receivedAt":${ctx.receivedAt},"type":"${n.event.type}","enriched":${JSON.stringify(enriched)},"event":${n.json}}`;
+        good.push({ key: n.key, value });
+        if (stamp?.link) {
+          const link = stamp.uncertain ? { ...stamp.link, event: value, key: n.key } : stamp.link;
+          links.push({ key: 'identity', value: JSON.stringify(link) });
+        }
       });
 
       const deadPromise = collector.deadLetter(dead, ctx);
@@ -179,6 +208,10 @@ export function createCollector(deps: CollectorDeps): Collector {
         const end = deps.metrics.produceSeconds.startTimer();
         try {
           await deps.bus.produce(deps.topics.eventsRaw, good);
+          // After the events: a copy the resolver corrects must come later.
+          // A failure here fails the request, so the client sends it again
+          // (events are deduplicated by messageId) and the links are not lost.
+          if (links.length > 0 && stamper) await deps.bus.produce(stamper.linksTopic, links);
         } catch (err) {
           deps.metrics.events.inc({ outcome: 'backpressure' }, good.length);
           await deadPromise;

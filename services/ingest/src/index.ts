@@ -15,3 +15,4 @@ export { bootstrapCredentials, type BootstrapResult, type Credentials } from './
 export { createIngestMetrics, type IngestMetrics } from './metrics.js';
 export { PIXEL_GIF } from './routes/pixel.js';
 export { loadSdkScript, sdkScriptFrom, type SdkScript } from './sdk-script.js';
+export type { IngestStamper } from './collector.js';

@@ -4,7 +4,7 @@ import type { Bus, MessageBatch, Subscription } from '@cdp/bus';
 import { TABLES, type Warehouse } from '@cdp/warehouse';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { createBatcher, type Batcher } from './batcher.js';
-import { invalidRow, type InvalidRow } from './rows.js';
+import { invalidRow, overrideRow, type InvalidRow, type OverrideRow } from './rows.js';
 
 export interface LoaderOptions {
   readonly bus: Bus;
@@ -29,8 +29,12 @@ export interface Loader {
 }
 
 /** Consumer groups of the loader, under a prefix. */
-export function loaderGroups(prefix = 'cdp.'): { events: string; invalid: string } {
-  return { events: `${prefix}loader.events`, invalid: `${prefix}loader.invalid` };
+export function loaderGroups(prefix = 'cdp.'): { events: string; invalid: string; merges: string } {
+  return {
+    events: `${prefix}loader.events`,
+    invalid: `${prefix}loader.invalid`,
+    merges: `${prefix}loader.merges`,
+  };
 }
 
 /** A token that is the same when the same bus messages are inserted again. */
@@ -99,6 +103,14 @@ export function createLoader(opts: LoaderOptions): Loader {
     maxWaitMs,
     write: writer<InvalidRow>(TABLES.eventsInvalid, (rows, dedupToken) =>
       warehouse.insert(TABLES.eventsInvalid, rows, { dedupToken }),
+    ),
+  });
+  // Merges from the identity resolver become `person_overrides` rows.
+  const overrides: Batcher<OverrideRow> = createBatcher({
+    maxRows,
+    maxWaitMs: Math.min(maxWaitMs, 250),
+    write: writer<OverrideRow>(TABLES.personOverrides, (rows, dedupToken) =>
+      warehouse.insert(TABLES.personOverrides, rows, { dedupToken }),
     ),
   });
   const subs: Subscription[] = [];
@@ -176,6 +188,23 @@ export function createLoader(opts: LoaderOptions): Loader {
           },
         }),
       );
+      subs.push(
+        await opts.bus.subscribe({
+          topic: opts.topics.identityMerges,
+          group: groups.merges,
+          maxBatchSize: maxRows,
+          onError,
+          handleBatch: async (b) => {
+            const rows: OverrideRow[] = [];
+            for (const m of b.messages) {
+              const row = overrideRow(m.value);
+              if (row) rows.push(row);
+              else logger.error({ offset: m.offset, topic: b.topic }, 'loader_bad_merge_message');
+            }
+            await overrides.add(rows, partOf(b), b.messages[0]?.timestamp);
+          },
+        }),
+      );
       logger.info(
         {
           eventsTopic: opts.eventsTopic ?? opts.topics.eventsRaw,
@@ -189,9 +218,9 @@ export function createLoader(opts: LoaderOptions): Loader {
       // Closing a subscription waits for its in-flight handler, which waits
       // for a flush: flush first so that nothing waits for the timer.
       const closing = subs.splice(0).map((s) => s.close());
-      await Promise.all([events.flush(), invalid.flush()]);
+      await Promise.all([events.flush(), invalid.flush(), overrides.flush()]);
       await Promise.all(closing);
-      await Promise.all([events.flush(), invalid.flush()]);
+      await Promise.all([events.flush(), invalid.flush(), overrides.flush()]);
       logger.info('loader_stopped');
     },
   };

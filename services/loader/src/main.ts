@@ -2,9 +2,8 @@
  * Composition root of the loader run on its own (distributed mode): consumes
  * the event topics into the warehouse and serves /healthz and /metrics.
  */
-import Fastify, { LogController } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { backboneTopicSpecs, createLogger, topics as topicNames } from '@cdp/core';
+import { backboneTopicSpecs, createLogger, startOpsServer, topics as topicNames } from '@cdp/core';
 import { openBus } from '@cdp/bus';
 import { openWarehouse } from '@cdp/warehouse';
 import { loadLoaderConfig } from './config.js';
@@ -24,6 +23,8 @@ const loader = createLoader({
   bus,
   warehouse,
   topics: t,
+  // The identity service stamps one_id on every event on the way.
+  eventsTopic: t.eventsResolved,
   logger,
   flushIntervalMs: config.CDP_LOADER_FLUSH_MS,
   maxRows: config.CDP_LOADER_MAX_ROWS,
@@ -32,27 +33,17 @@ const loader = createLoader({
 });
 await loader.start();
 
-const http = Fastify({
-  loggerInstance: logger,
-  logController: new LogController({ disableRequestLogging: true }),
-});
-http.get('/healthz', async () => ({ status: 'ok' }));
-http.get('/readyz', async (_req, reply) => {
-  try {
+const http = await startOpsServer({
+  port: config.CDP_LOADER_PORT,
+  ready: async () => {
     await Promise.all([bus.ping(), warehouse.ping()]);
-    return { status: 'ready' };
-  } catch (err) {
-    return reply.code(503).send({ status: 'not_ready', error: (err as Error).message });
-  }
+  },
+  registry,
 });
-http.get('/metrics', async (_req, reply) =>
-  reply.header('content-type', registry.contentType).send(await registry.metrics()),
-);
-await http.listen({ port: config.CDP_LOADER_PORT, host: '0.0.0.0' });
 
 const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'loader_stopping');
-  await http.close();
+  await new Promise((resolve) => http.close(resolve));
   await loader.stop();
   await bus.close();
   await warehouse.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { invalidRow } from './rows.js';
+import { invalidRow, overrideRow } from './rows.js';
 
 describe('invalidRow', () => {
   it('maps a dead letter and notes truncation', () => {
@@ -27,5 +27,30 @@ describe('invalidRow', () => {
       payload: '{',
       ip: '1.1.1.1',
     });
+  });
+});
+
+describe('overrideRow', () => {
+  it.each([
+    [
+      'a merge',
+      '{"from":"A","into":"B","reason":"identify","version":65}',
+      { from_one_id: 'A', into_one_id: 'B', reason: 'identify', version: 65, is_deleted: 0 },
+    ],
+    [
+      'a retirement (GDPR delete)',
+      '{"from":"A","into":"B","reason":"gdpr_delete","version":7,"deleted":true}',
+      { from_one_id: 'A', into_one_id: 'B', reason: 'gdpr_delete', version: 7, is_deleted: 1 },
+    ],
+  ])('%s', (_name, value, expected) => {
+    expect(overrideRow(value)).toEqual(expected);
+  });
+
+  it.each([
+    ['not json', '{'],
+    ['no from', '{"into":"B","version":1}'],
+    ['no version', '{"from":"A"}'],
+  ])('refuses %s', (_name, value) => {
+    expect(overrideRow(value)).toBeUndefined();
   });
 });

@@ -40,3 +40,33 @@ export function invalidRow(value: Buffer | string): InvalidRow {
     ip: str(m['ip']),
   };
 }
+
+/** A `person_overrides` row. */
+export interface OverrideRow extends Record<string, unknown> {
+  from_one_id: string;
+  into_one_id: string;
+  reason: string;
+  version: number;
+  is_deleted: 0 | 1;
+}
+
+/**
+ * Maps a `cdp.identity.merges` message (`{from, into, reason, version,
+ * deleted?}`) to a `person_overrides` row; `undefined` when it is not one.
+ */
+export function overrideRow(value: Buffer | string): OverrideRow | undefined {
+  let m: Record<string, unknown> | undefined;
+  try {
+    m = obj(JSON.parse(typeof value === 'string' ? value : value.toString('utf8')));
+  } catch {
+    return undefined;
+  }
+  if (!m || str(m['from']) === '' || num(m['version']) === null) return undefined;
+  return {
+    from_one_id: str(m['from']),
+    into_one_id: str(m['into']),
+    reason: str(m['reason']),
+    version: num(m['version']) ?? 0,
+    is_deleted: m['deleted'] === true ? 1 : 0,
+  };
+}

@@ -1,0 +1,309 @@
+import type { Logger, Topics } from '@cdp/core';
+import type { Bus, MessageBatch, ProduceRecord, Subscription } from '@cdp/bus';
+import {
+  createIdentityGraph,
+  importIdentityGraph,
+  type IdentityGraph,
+  type IdentityRules,
+  type LinkMessage,
+  type OverrideMessage,
+} from '@cdp/identity';
+import type { Warehouse } from '@cdp/warehouse';
+import type { IdentityMetrics } from './metrics.js';
+import {
+  auditRow,
+  emptyWrites,
+  identityRow,
+  loadSnapshot,
+  writeGraph,
+  type GraphWrites,
+} from './store.js';
+
+export interface ResolverOptions {
+  readonly bus: Bus;
+  readonly warehouse: Warehouse;
+  readonly topics: Topics;
+  readonly logger: Logger;
+  readonly rules: IdentityRules;
+  readonly metrics: IdentityMetrics;
+  readonly group: string;
+  /**
+   * Rebuild only: start from an empty graph, and neither publish nor persist
+   * (to check that replaying the links topic from the start gives the same
+   * graph, or to inspect history). Default false.
+   */
+  readonly replayOnly?: boolean;
+  /** Where corrected copies of events go: the topic the loader reads. Default `eventsResolved`. */
+  readonly restampTopic?: string;
+}
+
+export interface Resolver {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The graph as this resolver knows it (the all-in-one stamper reads it). */
+  graph(): IdentityGraph;
+}
+
+/** Room for the rows of one link message under one version number. */
+const VERSIONS_PER_MESSAGE = 64;
+
+/**
+ * The one ordered resolver: consumes `cdp.identity.links` (one partition, so
+ * one active member of its group decides everything, in one order), applies
+ * each link, split and delete to the graph, publishes the resulting
+ * `person_overrides` rows on `cdp.identity.merges` and persists the graph
+ * (`identities`, blocks, tombstones, `identity_audit`) before the offsets are
+ * committed. A replayed batch changes nothing: what was persisted is loaded
+ * back and the same links find their identifiers already linked.
+ */
+export function createResolver(opts: ResolverOptions): Resolver {
+  const { bus, warehouse, topics, logger, rules, metrics } = opts;
+  let graph: IdentityGraph = createIdentityGraph(rules);
+  let sub: Subscription | undefined;
+  /** Offset this resolver expects next; another one was active if it differs. */
+  let expectedNext: bigint | undefined;
+  /** Events of the batch in hand whose stamp the resolver corrects. */
+  let restamped: ProduceRecord[] = [];
+
+  const reload = async (why: string): Promise<void> => {
+    const started = Date.now();
+    const snapshot = await loadSnapshot(warehouse);
+    graph = importIdentityGraph(snapshot, rules);
+    const stats = graph.stats();
+    metrics.persons.set(stats.persons);
+    metrics.identifiers.set(stats.identifiers);
+    logger.info(
+      { why, persons: stats.persons, identifiers: stats.identifiers, ms: Date.now() - started },
+      'identity_graph_loaded',
+    );
+  };
+
+  const handle = async (batch: MessageBatch): Promise<void> => {
+    const first = batch.messages[0];
+    if (!first) return;
+    if (
+      opts.replayOnly !== true &&
+      expectedNext !== undefined &&
+      BigInt(first.offset) !== expectedNext
+    ) {
+      // Another resolver handled messages in between (a group rebalance):
+      // its decisions are in the warehouse, not in this graph.
+      await reload('offsets_moved');
+    }
+    const writes: GraphWrites = emptyWrites();
+    const overrides = new Map<string, OverrideMessage>();
+    restamped = [];
+
+    for (const m of batch.messages) {
+      let link: LinkMessage;
+      try {
+        link = JSON.parse(m.value.toString('utf8')) as LinkMessage;
+      } catch (err) {
+        logger.error({ err, offset: m.offset }, 'identity_bad_link_message');
+        metrics.badMessages.inc();
+        continue;
+      }
+      const version = Number(m.offset) * VERSIONS_PER_MESSAGE + 1;
+      apply(link, version, writes, overrides);
+    }
+
+    if (opts.replayOnly === true) return;
+    // Publish before persisting: if the process dies in between, the batch
+    // is handled again from the persisted state and publishes the same rows.
+    if (restamped.length > 0)
+      await bus.produce(opts.restampTopic ?? topics.eventsResolved, restamped);
+    if (overrides.size > 0) {
+      await bus.produce(
+        topics.identityMerges,
+        [...overrides.values()].map((o) => ({ key: o.from, value: JSON.stringify(o) })),
+      );
+    }
+    await writeGraph(warehouse, writes);
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) expectedNext = BigInt(last.offset) + 1n;
+    metrics.persons.set(graph.stats().persons);
+    metrics.identifiers.set(graph.stats().identifiers);
+  };
+
+  /** Rows of a person's identifiers at `version` (after a merge or a split moved them). */
+  const personRows = (oneId: string, version: number, writes: GraphWrites): void => {
+    const p = graph.person(oneId);
+    if (!p) return;
+    for (const i of p.identifiers) {
+      writes.identities.push(
+        identityRow(
+          {
+            one_id: p.oneId,
+            id_type: i.type,
+            id_value: i.value,
+            first_seen: i.firstSeen,
+            last_seen: i.lastSeen,
+          },
+          version,
+        ),
+      );
+    }
+  };
+
+  /** Overrides of every id merged into `into` (chains collapse to the live person). */
+  const pointAll = (
+    into: string,
+    reason: string,
+    version: number,
+    out: Map<string, OverrideMessage>,
+  ): void => {
+    const p = graph.person(into);
+    if (!p) return;
+    for (const from of p.mergedFrom) {
+      const prev = out.get(from);
+      out.set(from, { from, into, reason: prev?.into === into ? prev.reason : reason, version });
+    }
+  };
+
+  function apply(
+    link: LinkMessage,
+    version: number,
+    writes: GraphWrites,
+    overrides: Map<string, OverrideMessage>,
+  ): void {
+    switch (link.op) {
+      case 'resolve': {
+        const out = graph.resolve({
+          identifiers: link.identifiers,
+          previousId: link.previousId,
+          at: link.at,
+          kind: link.kind,
+          messageId: link.messageId,
+          stamped: link.stamped,
+          junk: link.junk,
+        });
+        metrics.links.inc(link.identifiers.length);
+        for (const [reason, n] of Object.entries(out.junk)) metrics.junk.inc({ reason }, n ?? 0);
+        for (const r of out.refusals) metrics.refusals.inc({ reason: r.reason });
+        if (out.restamp && out.oneId !== undefined) {
+          metrics.restamps.inc();
+          if (link.event !== undefined && link.event.startsWith('{')) {
+            // The same message again with the resolver's answer: the loader
+            // writes it over the first copy (same sort key, later insert).
+            restamped.push({
+              key: link.key ?? null,
+              value: `{"oneId":${JSON.stringify(out.oneId)},${link.event.slice(1)}`,
+            });
+          }
+        }
+        if (out.merges.length > 0) {
+          for (const mg of out.merges) metrics.merges.inc({ reason: mg.reason });
+          const into = out.oneId;
+          if (into !== undefined) {
+            personRows(into, version, writes);
+            for (const mg of out.merges) {
+              overrides.set(mg.from, { from: mg.from, into: mg.into, reason: mg.reason, version });
+            }
+            pointAll(into, 'chain', version, overrides);
+          }
+        } else if (out.oneId !== undefined) {
+          for (const i of out.added) {
+            writes.identities.push(
+              identityRow(
+                {
+                  one_id: out.oneId,
+                  id_type: i.type,
+                  id_value: i.value,
+                  first_seen: link.at,
+                  last_seen: link.at,
+                },
+                version,
+              ),
+            );
+          }
+        }
+        for (const a of out.audit) writes.audit.push(auditRow(a, link.messageId));
+        return;
+      }
+      case 'split': {
+        const res = graph.split(link.oneId, link.identifiers, link.at);
+        if (!res.ok) {
+          writes.audit.push(
+            auditRow(
+              { at: link.at, kind: 'split', oneId: link.oneId, reason: res.reason as never },
+              link.requestId,
+            ),
+          );
+          logger.info({ oneId: link.oneId, reason: res.reason }, 'identity_split_refused');
+          return;
+        }
+        personRows(res.oneId, version, writes);
+        const [a, b] = res.from < res.oneId ? [res.from, res.oneId] : [res.oneId, res.from];
+        writes.blocks.push({ one_id: a, other_one_id: b, version, is_deleted: 0 });
+        for (const e of res.audit) writes.audit.push(auditRow(e, link.requestId));
+        logger.info({ from: res.from, into: res.oneId, moved: res.moved.length }, 'identity_split');
+        return;
+      }
+      case 'delete': {
+        const res = graph.delete(link.oneId, link.at);
+        if (!res.ok) {
+          writes.audit.push(
+            auditRow(
+              { at: link.at, kind: 'delete', oneId: link.oneId, reason: res.reason as never },
+              link.requestId,
+            ),
+          );
+          logger.info({ oneId: link.oneId, reason: res.reason }, 'identity_delete_refused');
+          return;
+        }
+        for (const i of res.removed) {
+          writes.identities.push(
+            identityRow(
+              {
+                one_id: res.oneId,
+                id_type: i.type,
+                id_value: i.value,
+                first_seen: link.at,
+                last_seen: link.at,
+              },
+              version,
+              true,
+            ),
+          );
+        }
+        for (const id of res.retiredIds) {
+          writes.tombstones.push({ one_id: id, deleted_at: new Date(link.at).toISOString() });
+          if (id !== res.oneId)
+            overrides.set(id, {
+              from: id,
+              into: res.oneId,
+              reason: 'gdpr_delete',
+              version,
+              deleted: true,
+            });
+        }
+        for (const e of res.audit) writes.audit.push(auditRow(e, link.requestId));
+        logger.info({ oneId: res.oneId, retired: res.retiredIds.length }, 'identity_deleted');
+        return;
+      }
+      default: {
+        const never: never = link;
+        logger.error({ link: never }, 'identity_unknown_link_op');
+      }
+    }
+  }
+
+  return {
+    async start() {
+      if (opts.replayOnly !== true) await reload('start');
+      sub = await bus.subscribe({
+        topic: topics.identityLinks,
+        group: opts.group,
+        maxBatchSize: 5000,
+        maxWaitMs: 20,
+        handleBatch: handle,
+        onError: (err) => logger.warn({ err }, 'identity_resolver_retry'),
+      });
+    },
+    async stop() {
+      await sub?.close();
+      sub = undefined;
+    },
+    graph: () => graph,
+  };
+}

@@ -1,0 +1,133 @@
+import type {
+  AuditEntry,
+  BlockRow,
+  GraphSnapshot,
+  IdentityRow,
+  OverrideRow,
+  TombstoneRow,
+} from '@cdp/identity';
+import { TABLES, type Warehouse } from '@cdp/warehouse';
+
+/** Rows one resolver batch writes, gathered so that each table gets one insert. */
+export interface GraphWrites {
+  identities: Record<string, unknown>[];
+  blocks: Record<string, unknown>[];
+  tombstones: Record<string, unknown>[];
+  audit: Record<string, unknown>[];
+}
+
+export const emptyWrites = (): GraphWrites => ({
+  identities: [],
+  blocks: [],
+  tombstones: [],
+  audit: [],
+});
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function identityRow(
+  r: { one_id: string; id_type: string; id_value: string; first_seen: number; last_seen: number },
+  version: number,
+  deleted = false,
+): Record<string, unknown> {
+  return {
+    id_type: r.id_type,
+    id_value: r.id_value,
+    one_id: r.one_id,
+    first_seen: iso(r.first_seen),
+    last_seen: iso(r.last_seen),
+    version,
+    is_deleted: deleted ? 1 : 0,
+  };
+}
+
+export function auditRow(e: AuditEntry, requestId: string | undefined): Record<string, unknown> {
+  return {
+    at: iso(e.at),
+    kind: e.kind,
+    one_id: e.oneId,
+    other_id: e.otherId ?? '',
+    identifier_type: e.identifierType ?? '',
+    identifier_hash: e.identifierHash ?? '',
+    reason: e.reason,
+    request_id: requestId ?? e.messageId ?? '',
+  };
+}
+
+/** Writes a batch's rows, one insert per table (in parallel: they are independent). */
+export async function writeGraph(warehouse: Warehouse, w: GraphWrites): Promise<void> {
+  const inserts: Promise<void>[] = [];
+  if (w.identities.length > 0) inserts.push(warehouse.insert(TABLES.identities, w.identities));
+  if (w.blocks.length > 0) inserts.push(warehouse.insert(TABLES.identityBlocks, w.blocks));
+  if (w.tombstones.length > 0)
+    inserts.push(warehouse.insert(TABLES.identityTombstones, w.tombstones));
+  await Promise.all(inserts);
+  // The audit rows last: the Person API waits for a split's or a delete's
+  // audit row, then acts on the tables; they must hold the outcome by then.
+  if (w.audit.length > 0) await warehouse.insert(TABLES.identityAudit, w.audit);
+}
+
+/**
+ * Reads the graph's durable form back (the current version of every row), in
+ * the order `importIdentityGraph` expects to rebuild the same graph.
+ */
+export async function loadSnapshot(warehouse: Warehouse): Promise<GraphSnapshot> {
+  const [identities, overrides, blocks, tombstones] = await Promise.all([
+    warehouse.query<IdentityRow>(
+      `SELECT one_id, id_type, id_value,
+              toUnixTimestamp64Milli(first_seen) AS first_seen,
+              toUnixTimestamp64Milli(last_seen) AS last_seen
+       FROM ${TABLES.identities} FINAL
+       ORDER BY first_seen, one_id, id_type, id_value`,
+    ),
+    warehouse.query<OverrideRow>(
+      `SELECT from_one_id, into_one_id FROM ${TABLES.personOverrides} FINAL ORDER BY from_one_id`,
+    ),
+    warehouse.query<BlockRow>(
+      `SELECT one_id, other_one_id FROM ${TABLES.identityBlocks} FINAL ORDER BY one_id, other_one_id`,
+    ),
+    warehouse.query<TombstoneRow>(
+      `SELECT one_id, toUnixTimestamp64Milli(deleted_at) AS deleted_at
+       FROM ${TABLES.identityTombstones} FINAL ORDER BY one_id`,
+    ),
+  ]);
+  const num = <T extends Record<string, unknown>>(rows: T[], keys: (keyof T)[]): T[] =>
+    rows.map((r) => {
+      const out = { ...r };
+      for (const k of keys) out[k] = Number(r[k]) as T[keyof T];
+      return out;
+    });
+  return {
+    schema_version: 1,
+    ...{ overrides: collapseOverrides(overrides, new Set(identities.map((r) => r.one_id))) },
+    identities: num(identities as unknown as Record<string, unknown>[], [
+      'first_seen',
+      'last_seen',
+    ]) as unknown as IdentityRow[],
+    blocks,
+    tombstones: num(tombstones as unknown as Record<string, unknown>[], [
+      'deleted_at',
+    ]) as unknown as TombstoneRow[],
+  };
+}
+
+/**
+ * `person_overrides` is written by the loader from the merges topic, so at a
+ * restart the newest re-pointing of a merge chain may not be there yet (A -> B
+ * while B -> C already is). Follows every chain to its end, and keeps only
+ * rows that end at a live person (one that holds identifiers).
+ */
+export function collapseOverrides(
+  rows: readonly OverrideRow[],
+  live: ReadonlySet<string>,
+): OverrideRow[] {
+  const into = new Map(rows.map((r) => [r.from_one_id, r.into_one_id]));
+  const out: OverrideRow[] = [];
+  for (const r of rows) {
+    let target = r.into_one_id;
+    for (let hops = 0; into.has(target) && hops < 1000; hops++) target = into.get(target) ?? target;
+    if (live.has(target) && target !== r.from_one_id)
+      out.push({ from_one_id: r.from_one_id, into_one_id: target });
+  }
+  return out;
+}
