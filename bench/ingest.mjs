@@ -19,6 +19,9 @@ const { values } = parseArgs({
     kafka: { type: 'boolean', default: false },
     // Without OneID in the path (CDP_IDENTITY_ENABLED=false), to measure what it costs.
     'no-identity': { type: 'boolean', default: false },
+    // Batch events from new people every time (each a new anonymous id, one in
+    // ten with a user id and an email): every event is a new link for OneID.
+    'new-people': { type: 'boolean', default: false },
     probes: { type: 'string', default: '200' },
     // Background load while probing latency: batch requests/s of 100 events.
     'background-rps': { type: 'string', default: '50' },
@@ -32,6 +35,7 @@ const results = {
   cpu: cpus()[0]?.model,
   mode: values.kafka ? 'kafka+chdb' : 'embedded bus+chdb',
   identity: !values['no-identity'],
+  newPeople: values['new-people'],
   duration,
   connections,
 };
@@ -159,10 +163,27 @@ try {
     })),
     context: { library: { name: 'analytics-node', version: '3.1.0' } },
   });
+  let seq = 0;
+  const newPeopleBody = () =>
+    JSON.stringify({
+      batch: Array.from({ length: 100 }, (_, i) => {
+        const n = seq++;
+        return {
+          type: n % 10 === 0 ? 'identify' : 'track',
+          event: 'Product Viewed',
+          anonymousId: `new-${process.pid}-${n}`,
+          ...(n % 10 === 0 ? { userId: `user-${n}`, traits: { email: `p${n}@example.com` } } : {}),
+          properties: { product_id: `sku-${i}`, price: 10 + i },
+        };
+      }),
+      context: { library: { name: 'analytics-node', version: '3.1.0' } },
+    });
   const batch = await cannon({
     url: `${url}/v1/batch`,
     method: 'POST',
-    body: batchBody,
+    ...(values['new-people']
+      ? { requests: [{ setupRequest: (req) => ({ ...req, body: newPeopleBody() }) }] }
+      : { body: batchBody }),
     headers,
     connections: Math.min(connections, 20),
     duration,

@@ -294,8 +294,11 @@ export function createResolver(opts: ResolverOptions): Resolver {
       sub = await bus.subscribe({
         topic: topics.identityLinks,
         group: opts.group,
-        maxBatchSize: 5000,
-        maxWaitMs: 20,
+        // Larger, fewer batches: every batch is one insert per graph table,
+        // and an insert has a fixed cost; events do not wait for this (they
+        // carry their stamp), only merges and audit rows do.
+        maxBatchSize: 20_000,
+        maxWaitMs: 250,
         handleBatch: handle,
         onError: (err) => logger.warn({ err }, 'identity_resolver_retry'),
       });
