@@ -277,7 +277,7 @@ describe.skipIf(unavailable !== undefined)('in a real browser (Chromium)', () =>
     ]);
   });
 
-  it('identify after anonymous browsing links the anonymous id to the user', async () => {
+  it('identify after anonymous browsing links the anonymous id to the user, through OneID', async () => {
     const run = uid();
     shopPage(`/login-${run}`, shopKey, '');
     await page.goto(`${shop.origin}/login-${run}`);
@@ -307,6 +307,23 @@ describe.skipIf(unavailable !== undefined)('in a real browser (Chromium)', () =>
       ['track', 'After Login', `user-${run}`],
     ]);
     expect(new Set(rows.map((r) => r['anonymous_id'])).size).toBe(1);
+    // OneID: the anonymous browsing and the logged-in events are one person.
+    await waitFor(
+      async () => {
+        const people = await c.sql(
+          'SELECT uniqExact(person_id) AS n, any(person_id) AS p FROM events_by_person WHERE page_url LIKE {like:String}',
+          { like: `%/login-${run}%` },
+        );
+        expect(people[0]?.['n']).toBe(1);
+        const looked = await api<{ oneId: string }>(
+          c,
+          'GET',
+          `/v1/persons/lookup?type=user_id&value=${encodeURIComponent(`user-${run}`)}`,
+        );
+        expect(looked.oneId).toBe(people[0]?.['p']);
+      },
+      { timeoutMs: 20_000 },
+    );
   });
 
   it("stores Segment's own browser library (analytics-next) events, single and batched", async () => {
