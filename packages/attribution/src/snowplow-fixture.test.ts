@@ -8,7 +8,8 @@ import { formatPath, parsePathString } from './transforms.js';
 import type { PathRow } from './types.js';
 
 // Snowplow's dbt-snowplow-fractribution integration-test answer key (read-only).
-const FIXTURES = new URL('../../../../shared/fixtures/snowplow-fractribution/', import.meta.url);
+// A copy of Snowplow's fixture (Apache-2.0, see its README) kept in the repo, so that CI on a clean clone has it.
+const FIXTURES = new URL('../../../test/fixtures/snowplow-fractribution/', import.meta.url);
 
 /** Reads one of the fixture CSVs (plain: no quoted fields) as records keyed by header. */
 function readCsv(name: string): Record<string, string>[] {
