@@ -78,10 +78,27 @@ export function createResolver(opts: ResolverOptions): Resolver {
     );
   };
 
+  /** Set when a batch failed half-way: the graph holds what was not persisted. */
+  let dirty = false;
+
   const handle = async (batch: MessageBatch): Promise<void> => {
+    try {
+      await handleOnce(batch);
+    } catch (err) {
+      // The batch comes again; it must meet the graph as persisted, or the
+      // rows it failed to write would never be written.
+      dirty = true;
+      throw err;
+    }
+  };
+
+  const handleOnce = async (batch: MessageBatch): Promise<void> => {
     const first = batch.messages[0];
     if (!first) return;
-    if (
+    if (dirty && opts.replayOnly !== true) {
+      await reload('batch_failed');
+      dirty = false;
+    } else if (
       opts.replayOnly !== true &&
       expectedNext !== undefined &&
       BigInt(first.offset) !== expectedNext
