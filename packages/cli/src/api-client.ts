@@ -157,3 +157,124 @@ export function table(rows: readonly Record<string, unknown>[]): string {
     ...rows.map((r) => line(cols.map((c) => cell(r[c])))),
   ].join('\n');
 }
+
+/** A number to 2 decimals; other values as text. */
+export const fmt2 = (v: unknown): string =>
+  typeof v === 'number'
+    ? v.toFixed(2)
+    : typeof v === 'string'
+      ? v
+      : v === null || v === undefined
+        ? ''
+        : (JSON.stringify(v) ?? '');
+
+/** Rows as an aligned table with numbers to 2 decimals and right-aligned. */
+export function numberTable(rows: readonly Record<string, unknown>[]): string {
+  if (rows.length === 0) return '(no rows)';
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const numeric = cols.map((c) => rows.every((r) => typeof r[c] === 'number' || r[c] == null));
+  const cells = rows.map((r) => cols.map((c) => fmt2(r[c])));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (vals: readonly string[]): string =>
+    vals
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** `GET /v1/attribution` query string from CLI options (only those given). */
+export function attributionQueryString(o: {
+  conversion?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  lookback?: string | undefined;
+  models?: string | undefined;
+  classifier?: string | undefined;
+  transform?: string | undefined;
+}): string {
+  const q = new URLSearchParams();
+  const add = (k: string, v: string | undefined): void => {
+    if (v !== undefined) q.set(k, v);
+  };
+  add('conversion', o.conversion);
+  add('from', o.from);
+  add('to', o.to);
+  add('lookbackDays', o.lookback);
+  add('models', o.models);
+  add('classifier', o.classifier);
+  add('transform', o.transform);
+  const s = q.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+interface AttributionAnswer {
+  readonly totals: { conversions: number; value: number; nulls: number };
+  readonly models: readonly { label: string }[];
+  readonly channels: readonly {
+    channel: string;
+    credits: Readonly<Record<string, { conversions: number; value: number }>>;
+  }[];
+  readonly topPaths: readonly {
+    label: string;
+    conversions: number;
+    value: number;
+    nulls: number;
+  }[];
+}
+
+/** `cdp attribution` output: one row per channel, conversions and value per model, then top paths. */
+export function attributionTables(r: AttributionAnswer): string {
+  const rows = r.channels.map((c) => {
+    const row: Record<string, unknown> = { channel: c.channel };
+    for (const m of r.models) {
+      row[`${m.label} conv`] = c.credits[m.label]?.conversions ?? 0;
+      row[`${m.label} value`] = c.credits[m.label]?.value ?? 0;
+    }
+    return row;
+  });
+  const paths = r.topPaths.slice(0, 10).map((p) => ({
+    path: p.label,
+    conversions: p.conversions,
+    nulls: p.nulls,
+    value: p.value,
+  }));
+  return [
+    `conversions ${fmt2(r.totals.conversions)}, value ${fmt2(r.totals.value)}, non-converting ${fmt2(r.totals.nulls)}`,
+    '',
+    numberTable(rows),
+    '',
+    'top paths',
+    numberTable(paths),
+  ].join('\n');
+}
+
+/** `cdp funnel` output: one row per step. */
+export function funnelTable(r: {
+  steps: readonly {
+    step: number;
+    event: string;
+    people: number;
+    conversionFromPrevious: number;
+    conversionFromFirst: number;
+    medianSecondsFromPrevious: number | null;
+  }[];
+}): string {
+  return numberTable(
+    r.steps.map((s) => ({
+      step: String(s.step),
+      event: s.event,
+      people: s.people,
+      'from previous %': s.conversionFromPrevious * 100,
+      'from first %': s.conversionFromFirst * 100,
+      'median s': s.medianSecondsFromPrevious,
+    })),
+  );
+}
+
+/** `cdp paths` output: one row per edge. */
+export function pathsTable(r: {
+  edges: readonly { source: string; target: string; count: number }[];
+}): string {
+  return numberTable(r.edges.map((e) => ({ source: e.source, target: e.target, count: e.count })));
+}

@@ -5,8 +5,12 @@ import { openWarehouse } from '@cdp/warehouse';
 import {
   api,
   apiStream,
+  attributionQueryString,
+  attributionTables,
   deleteSummary,
+  funnelTable,
   parseIdentifierArgs,
+  pathsTable,
   resolveTarget,
   splitSummary,
   table,
@@ -29,6 +33,10 @@ Usage:
   cdp persons split <oneId> <type>=<value>...      move identifiers (and their events) to a new person, kept apart
   cdp persons export <oneId> [> file.ndjson]       everything about the person, as NDJSON
   cdp persons delete <oneId>                       erase the person (GDPR); its ids are never reused
+  cdp attribution [--conversion E] [--from D] [--to D] [--lookback N] [--models a,b] [--classifier ga4|snowplow] [--transform t]
+                                   credit per channel and model, top paths (default: Order Completed, last 30 days)
+  cdp funnel <event1> <event2> ... [--window S] [--from D] [--to D]   people per step, conversion, median time
+  cdp paths [--by channel|event] [--steps N] [--from D] [--to D] [--start X] [--end Y]   most common sequences as edges
 
 API commands talk to a running platform: --url (default http://127.0.0.1:$PORT) and
 --token (default $CDP_ADMIN_TOKEN, else $CDP_DATA_DIR/credentials.json).
@@ -56,6 +64,18 @@ async function main(argv: string[]): Promise<number> {
       'ip-policy': { type: 'string' },
       param: { type: 'string', multiple: true },
       events: { type: 'string' },
+      conversion: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      lookback: { type: 'string' },
+      models: { type: 'string' },
+      classifier: { type: 'string' },
+      transform: { type: 'string' },
+      window: { type: 'string' },
+      by: { type: 'string' },
+      steps: { type: 'string' },
+      start: { type: 'string' },
+      end: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -208,6 +228,50 @@ async function main(argv: string[]): Promise<number> {
         throw new Error(
           `unknown persons command ${sub ?? ''} (lookup, get, split, export, delete)`,
         );
+      return 0;
+    }
+    case 'attribution': {
+      const target = await resolveTarget(values, process.env);
+      const r = await api<Parameters<typeof attributionTables>[0]>(
+        target,
+        'GET',
+        `/v1/attribution${attributionQueryString(values)}`,
+      );
+      process.stdout.write(
+        values.json ? `${JSON.stringify(r, null, 2)}\n` : `${attributionTables(r)}\n`,
+      );
+      return 0;
+    }
+    case 'funnel': {
+      const target = await resolveTarget(values, process.env);
+      const events = positionals.slice(1);
+      if (events.length < 2)
+        throw new Error('usage: cdp funnel <event1> <event2> ... [--window S]');
+      const to = values.to ?? new Date().toISOString();
+      const from = values.from ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
+      const r = await api<Parameters<typeof funnelTable>[0]>(target, 'POST', '/v1/funnels', {
+        steps: events.map((event) => ({ event })),
+        windowSeconds: Number(values.window ?? 86_400),
+        from,
+        to,
+      });
+      process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : `${funnelTable(r)}\n`);
+      return 0;
+    }
+    case 'paths': {
+      const target = await resolveTarget(values, process.env);
+      const dateTo = values.to ?? new Date().toISOString();
+      const dateFrom = values.from ?? new Date(Date.parse(dateTo) - 30 * 86_400_000).toISOString();
+      const r = await api<Parameters<typeof pathsTable>[0]>(target, 'POST', '/v1/paths', {
+        dateFrom,
+        dateTo,
+        by: values.by ?? 'event',
+        steps: Number(values.steps ?? 5),
+        ...(values.start === undefined ? {} : { start: values.start }),
+        ...(values.end === undefined ? {} : { end: values.end }),
+        ...(values.classifier === undefined ? {} : { classifier: values.classifier }),
+      });
+      process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : `${pathsTable(r)}\n`);
       return 0;
     }
     default:

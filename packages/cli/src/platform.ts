@@ -118,8 +118,7 @@ export async function startPlatform(
       topics: t,
       // Ingest stamps one_id on the events it puts on cdp.events.raw, unless
       // a stamper does it on the way to cdp.events.resolved.
-      eventsTopic:
-        config.CDP_IDENTITY_ENABLED && !stampInIngest ? t.eventsResolved : t.eventsRaw,
+      eventsTopic: config.CDP_IDENTITY_ENABLED && !stampInIngest ? t.eventsResolved : t.eventsRaw,
       logger: logger.child({ component: 'loader' }),
       flushIntervalMs: config.CDP_LOADER_FLUSH_MS,
       maxRows: config.CDP_LOADER_MAX_ROWS,

@@ -22,6 +22,7 @@ import { registerCollectRoutes } from './routes/collect.js';
 import { registerPixelRoutes } from './routes/pixel.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerPersonRoutes } from './routes/persons.js';
+import { registerAnalyticsRoutes } from './routes/analytics.js';
 import type { IdentityRules } from '@cdp/identity';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerCors } from './routes/cors.js';
@@ -235,6 +236,7 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
   registerPixelRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerPersonRoutes(app, ctx, deps.identityRules ? { rules: deps.identityRules } : {});
+  registerAnalyticsRoutes(app, ctx);
   registerSdkRoute(app, ctx);
   return app;
 }

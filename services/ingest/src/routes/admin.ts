@@ -1,10 +1,10 @@
 import { CdpError } from '@cdp/core';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { IngestContext } from '../app.js';
-import { parseJsonBody } from '../pipeline/parse-body.js';
 import type { Source } from '../sources/source.js';
 import type { SourcePatch } from '../sources/source-registry.js';
 import { requireAdmin } from './auth.js';
+import { jsonBody } from './json-body.js';
 
 /** A source as the API shows it: never the key hash. */
 export function sourceView(s: Source): Record<string, unknown> {
@@ -18,15 +18,6 @@ export function sourceView(s: Source): Record<string, unknown> {
     createdAt: new Date(s.createdAt).toISOString(),
     updatedAt: new Date(s.updatedAt).toISOString(),
   };
-}
-
-function jsonBody(req: FastifyRequest): Record<string, unknown> {
-  if (!Buffer.isBuffer(req.body))
-    throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
-      field: 'body',
-      message: 'Send a JSON body (application/json)',
-    });
-  return parseJsonBody(req.body);
 }
 
 function patchOf(body: Record<string, unknown>): SourcePatch {

@@ -1,14 +1,13 @@
 import { Readable } from 'node:stream';
-import { CdpError } from '@cdp/core';
 import type { IdentityRules } from '@cdp/identity';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { IngestContext } from '../app.js';
-import { parseJsonBody } from '../pipeline/parse-body.js';
 import { NDJSON } from '../persons/export-lines.js';
 import { parseEventsLimit } from '../persons/identifier-input.js';
 import { createPersonService, type PersonService } from '../persons/person-service.js';
 import { createWarehousePersonStore, type PersonStore } from '../persons/person-store.js';
 import { requireAdmin } from './auth.js';
+import { jsonBody } from './json-body.js';
 
 /** Options of {@link registerPersonRoutes}; every one has a default. */
 export interface PersonRoutesOptions {
@@ -21,15 +20,6 @@ export interface PersonRoutesOptions {
 }
 
 type OneIdParams = { Params: { oneId: string }; Querystring: Record<string, string | undefined> };
-
-function jsonBody(req: FastifyRequest): Record<string, unknown> {
-  if (!Buffer.isBuffer(req.body))
-    throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
-      field: 'body',
-      message: 'Send a JSON body (application/json)',
-    });
-  return parseJsonBody(req.body);
-}
 
 /**
  * The Person API, behind the admin token: look a person up by identifier,
