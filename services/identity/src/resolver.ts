@@ -95,17 +95,16 @@ export function createResolver(opts: ResolverOptions): Resolver {
   const handleOnce = async (batch: MessageBatch): Promise<void> => {
     const first = batch.messages[0];
     if (!first) return;
-    if (dirty && opts.replayOnly !== true) {
-      await reload('batch_failed');
-      dirty = false;
-    } else if (
-      opts.replayOnly !== true &&
-      expectedNext !== undefined &&
-      BigInt(first.offset) !== expectedNext
-    ) {
-      // Another resolver handled messages in between (a group rebalance):
-      // its decisions are in the warehouse, not in this graph.
-      await reload('offsets_moved');
+    if (opts.replayOnly !== true) {
+      if (dirty) {
+        await reload('batch_failed');
+        dirty = false;
+      } else if (expectedNext === undefined || BigInt(first.offset) !== expectedNext) {
+        // The first batch this resolver gets, or offsets that moved: another
+        // resolver (before a rebalance) may have decided since this graph was
+        // loaded, and its decisions are in the warehouse.
+        await reload(expectedNext === undefined ? 'first_batch' : 'offsets_moved');
+      }
     }
     const writes: GraphWrites = emptyWrites();
     const overrides = new Map<string, OverrideMessage>();
