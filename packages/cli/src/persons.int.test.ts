@@ -523,6 +523,45 @@ describe('Person API: reading a person', () => {
   });
 });
 
+describe('Person API: erasing a person that was split off', () => {
+  it('leaves no version of its identifiers or events behind, and the graph still reloads', async () => {
+    const run = uid();
+    const A1 = `keep-${run}`;
+    const A2 = `erase-${run}`;
+    await send([
+      identify(`${run}-1`, 0, { anonymousId: A1, userId: `u-${run}` }),
+      identify(`${run}-2`, 1, { anonymousId: A2, userId: `u-${run}` }),
+      track(`${run}-3`, 2, { anonymousId: A2 }),
+    ]);
+    const person = await waitFor(
+      async () => {
+        const p = await lookup(['anonymous_id', A2]);
+        expect(p?.identifiers.map((i) => i.value).sort()).toEqual([A1, A2, `u-${run}`].sort());
+        return p as Person;
+      },
+      { timeoutMs: 20_000 },
+    );
+    const split = await api<{ oneId: string }>('POST', `/v1/persons/${person.oneId}/split`, {
+      identifiers: [{ type: 'anonymous_id', value: A2 }],
+    });
+    expect(split.status, split.text).toBe(200);
+    const erased = await api('DELETE', `/v1/persons/${split.json.oneId}`);
+    expect(erased.status, erased.text).toBe(200);
+    // No version of the erased identifier is left, under any person.
+    const rows = await sql(c, 'SELECT one_id FROM identities WHERE id_value = {v:String}', {
+      v: A2,
+    });
+    expect(rows).toEqual([]);
+    expect(await lookup(['anonymous_id', A2])).toBeUndefined();
+    expect((await lookup(['anonymous_id', A1]))?.oneId).toBe(person.oneId);
+    // The resolver can still load the graph (the split's block pointed at the erased person).
+    const { loadSnapshot } = await import('@cdp/identity-service');
+    const { importIdentityGraph } = await import('@cdp/identity');
+    const snapshot = await loadSnapshot(c.platform.warehouse);
+    expect(() => importIdentityGraph(snapshot)).not.toThrow();
+  });
+});
+
 describe('Person API: split', () => {
   it('moves identifiers and their events to a new person, and a later event with the same link does not re-merge', async () => {
     const run = uid();

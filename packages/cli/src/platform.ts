@@ -162,9 +162,10 @@ export async function startPlatform(
       metrics: createIngestMetrics({ registry }),
       sdkScript: await loadSdkScript(),
       identityRules,
-      stamper: identity
-        ? { linksTopic: t.identityLinks, options: identity.stampOptions() }
-        : undefined,
+      stamper:
+        identity && stampInIngest
+          ? { linksTopic: t.identityLinks, options: identity.stampOptions() }
+          : undefined,
     });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     stack.push({ name: 'http', close: () => app.close() });

@@ -120,7 +120,13 @@ export function createResolver(opts: ResolverOptions): Resolver {
         continue;
       }
       const version = Number(m.offset) * VERSIONS_PER_MESSAGE + 1;
-      apply(link, version, writes, overrides);
+      try {
+        apply(link, version, writes, overrides);
+      } catch (err) {
+        // One malformed link must not stop the single ordered resolver.
+        logger.error({ err, offset: m.offset }, 'identity_link_failed');
+        metrics.badMessages.inc();
+      }
     }
 
     if (opts.replayOnly === true) return;
@@ -133,6 +139,18 @@ export function createResolver(opts: ResolverOptions): Resolver {
         topics.identityMerges,
         [...overrides.values()].map((o) => ({ key: o.from, value: JSON.stringify(o) })),
       );
+    }
+    // person_overrides is part of the graph's durable form: written here as
+    // well as by the loader from the merges topic (the same versioned rows),
+    // so a reload never misses a merge the loader has not written yet.
+    for (const o of overrides.values()) {
+      writes.overrides.push({
+        from_one_id: o.from,
+        into_one_id: o.into,
+        reason: o.reason,
+        version: o.version,
+        is_deleted: o.deleted === true ? 1 : 0,
+      });
     }
     await writeGraph(warehouse, writes);
     const last = batch.messages[batch.messages.length - 1];
@@ -203,7 +221,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
             // writes it over the first copy (same sort key, later insert).
             restamped.push({
               key: link.key ?? null,
-              value: `{"oneId":${JSON.stringify(out.oneId)},${link.event.slice(1)}`,
+              value: `{"oneId":${JSON.stringify(out.oneId)},${withoutOneId(link.event).slice(1)}`,
             });
           }
         }
@@ -325,4 +343,10 @@ export function createResolver(opts: ResolverOptions): Resolver {
     },
     graph: () => graph,
   };
+}
+
+/** The message without a leading `"oneId":"…",` (a stamp put there by ingest). */
+export function withoutOneId(message: string): string {
+  const m = /^\{"oneId":"(?:[^"\\]|\\.)*",/.exec(message);
+  return m ? `{${message.slice(m[0].length)}` : message;
 }

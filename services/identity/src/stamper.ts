@@ -53,7 +53,8 @@ export function createStamper(opts: StamperOptions): Stamper {
     for (const m of batch.messages) {
       let raw: RawMessage | undefined;
       try {
-        raw = JSON.parse(m.value.toString('utf8')) as RawMessage;
+        const v: unknown = JSON.parse(m.value.toString('utf8'));
+        raw = v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
       } catch {
         raw = undefined;
       }

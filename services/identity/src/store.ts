@@ -11,6 +11,7 @@ import { TABLES, type Warehouse } from '@cdp/warehouse';
 /** Rows one resolver batch writes, gathered so that each table gets one insert. */
 export interface GraphWrites {
   identities: Record<string, unknown>[];
+  overrides: Record<string, unknown>[];
   blocks: Record<string, unknown>[];
   tombstones: Record<string, unknown>[];
   audit: Record<string, unknown>[];
@@ -18,6 +19,7 @@ export interface GraphWrites {
 
 export const emptyWrites = (): GraphWrites => ({
   identities: [],
+  overrides: [],
   blocks: [],
   tombstones: [],
   audit: [],
@@ -58,6 +60,7 @@ export function auditRow(e: AuditEntry, requestId: string | undefined): Record<s
 export async function writeGraph(warehouse: Warehouse, w: GraphWrites): Promise<void> {
   const inserts: Promise<void>[] = [];
   if (w.identities.length > 0) inserts.push(warehouse.insert(TABLES.identities, w.identities));
+  if (w.overrides.length > 0) inserts.push(warehouse.insert(TABLES.personOverrides, w.overrides));
   if (w.blocks.length > 0) inserts.push(warehouse.insert(TABLES.identityBlocks, w.blocks));
   if (w.tombstones.length > 0)
     inserts.push(warehouse.insert(TABLES.identityTombstones, w.tombstones));
@@ -99,12 +102,11 @@ export async function loadSnapshot(warehouse: Warehouse): Promise<GraphSnapshot>
     });
   return {
     schema_version: 1,
-    ...{ overrides: collapseOverrides(overrides, new Set(identities.map((r) => r.one_id))) },
+    ...collapseGraph(overrides, blocks, new Set(identities.map((r) => r.one_id))),
     identities: num(identities as unknown as Record<string, unknown>[], [
       'first_seen',
       'last_seen',
     ]) as unknown as IdentityRow[],
-    blocks,
     tombstones: num(tombstones as unknown as Record<string, unknown>[], [
       'deleted_at',
     ]) as unknown as TombstoneRow[],
@@ -130,4 +132,41 @@ export function collapseOverrides(
       out.push({ from_one_id: r.from_one_id, into_one_id: target });
   }
   return out;
+}
+
+/**
+ * Overrides collapsed (see {@link collapseOverrides}), and split blocks moved
+ * to the live persons their ends resolve to now: a block row is written at the
+ * split, and a later merge or delete of one end does not rewrite it. Blocks
+ * whose ends are gone, or resolve to one person, are dropped.
+ */
+export function collapseGraph(
+  overrides: readonly OverrideRow[],
+  blocks: readonly BlockRow[],
+  live: ReadonlySet<string>,
+): { overrides: OverrideRow[]; blocks: BlockRow[] } {
+  const collapsed = collapseOverrides(overrides, live);
+  const into = new Map(collapsed.map((r) => [r.from_one_id, r.into_one_id]));
+  const at = (id: string): string | undefined => {
+    const v = into.get(id) ?? id;
+    return live.has(v) ? v : undefined;
+  };
+  const seen = new Set<string>();
+  const out: BlockRow[] = [];
+  for (const b of blocks) {
+    const x = at(b.one_id);
+    const y = at(b.other_one_id);
+    if (x === undefined || y === undefined || x === y) continue;
+    const [one_id, other_one_id] = x < y ? [x, y] : [y, x];
+    const key = `${one_id}|${other_one_id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ one_id, other_one_id });
+  }
+  out.sort((a, b) =>
+    a.one_id === b.one_id
+      ? a.other_one_id.localeCompare(b.other_one_id)
+      : a.one_id.localeCompare(b.one_id),
+  );
+  return { overrides: collapsed, blocks: out };
 }

@@ -248,10 +248,35 @@ export function createWarehousePersonStore(warehouse: Warehouse): PersonStore {
         `SELECT count() AS n FROM ${EVENTS} FINAL WHERE one_id IN {ids:Array(String)}`,
         p,
       );
+      // Erase by key, not only by one_id: both tables are Replacing trees,
+      // and an older version of a row (an event's first copy stamped with
+      // another id, an identifier held by another person before a split)
+      // would otherwise become the latest and bring the data back.
+      const messages = (
+        await warehouse.query<{ message_id: string }>(
+          `SELECT DISTINCT message_id FROM ${EVENTS} WHERE one_id IN {ids:Array(String)}`,
+          p,
+        )
+      ).map((r) => r.message_id);
+      const keys = (
+        await warehouse.query<{ k: string }>(
+          `SELECT DISTINCT concat(id_type, char(0), id_value) AS k FROM ${IDENTITIES}
+           WHERE one_id IN {ids:Array(String)}`,
+          p,
+        )
+      ).map((r) => r.k);
       // Lightweight deletes: the rows disappear from every query at once and
       // leave the disk when their parts next merge.
-      await warehouse.command(`DELETE FROM ${EVENTS} WHERE one_id IN {ids:Array(String)}`, p);
-      await warehouse.command(`DELETE FROM ${IDENTITIES} WHERE one_id IN {ids:Array(String)}`, p);
+      await warehouse.command(
+        `DELETE FROM ${EVENTS}
+         WHERE one_id IN {ids:Array(String)} OR message_id IN {messages:Array(String)}`,
+        { ids, messages },
+      );
+      await warehouse.command(
+        `DELETE FROM ${IDENTITIES}
+         WHERE one_id IN {ids:Array(String)} OR concat(id_type, char(0), id_value) IN {keys:Array(String)}`,
+        { ids, keys },
+      );
       await warehouse.command(
         `DELETE FROM ${OVERRIDES}
          WHERE from_one_id IN {ids:Array(String)} OR into_one_id IN {ids:Array(String)}`,
