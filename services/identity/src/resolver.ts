@@ -13,6 +13,7 @@ import type { IdentityMetrics } from './metrics.js';
 import {
   auditRow,
   emptyWrites,
+  graphMark,
   identityRow,
   loadSnapshot,
   writeGraph,
@@ -65,8 +66,13 @@ export function createResolver(opts: ResolverOptions): Resolver {
   /** Events of the batch in hand whose stamp the resolver corrects. */
   let restamped: ProduceRecord[] = [];
 
+  /** Fingerprint of the persisted graph when this graph was loaded from it. */
+  let loadedMark: string | undefined;
+
   const reload = async (why: string): Promise<void> => {
     const started = Date.now();
+    // Taken before the read: a write during it only causes one more reload.
+    loadedMark = await graphMark(warehouse);
     const snapshot = await loadSnapshot(warehouse);
     graph = importIdentityGraph(snapshot, rules);
     const stats = graph.stats();
@@ -99,11 +105,14 @@ export function createResolver(opts: ResolverOptions): Resolver {
       if (dirty) {
         await reload('batch_failed');
         dirty = false;
-      } else if (expectedNext === undefined || BigInt(first.offset) !== expectedNext) {
-        // The first batch this resolver gets, or offsets that moved: another
-        // resolver (before a rebalance) may have decided since this graph was
-        // loaded, and its decisions are in the warehouse.
-        await reload(expectedNext === undefined ? 'first_batch' : 'offsets_moved');
+      } else if (expectedNext !== undefined && BigInt(first.offset) !== expectedNext) {
+        // Offsets moved: another resolver (before a rebalance) decided in
+        // between, and its decisions are in the warehouse.
+        await reload('offsets_moved');
+      } else if (expectedNext === undefined && (await graphMark(warehouse)) !== loadedMark) {
+        // The first batch this resolver gets: a standby may take over long
+        // after it loaded; reload only if the persisted graph changed since.
+        await reload('first_batch');
       }
     }
     const writes: GraphWrites = emptyWrites();

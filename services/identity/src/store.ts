@@ -170,3 +170,21 @@ export function collapseGraph(
   );
   return { overrides: collapsed, blocks: out };
 }
+
+/**
+ * A cheap fingerprint of the persisted graph (highest row versions and
+ * counts): equal fingerprints mean no resolver wrote the graph in between, so
+ * a graph loaded at the first one is still current.
+ */
+export async function graphMark(warehouse: Warehouse): Promise<string> {
+  const rows = await warehouse.query<Record<string, unknown>>(
+    `SELECT
+       (SELECT max(version) FROM ${TABLES.identities}) AS i,
+       (SELECT count() FROM ${TABLES.identities}) AS ic,
+       (SELECT max(version) FROM ${TABLES.personOverrides}) AS o,
+       (SELECT count() FROM ${TABLES.personOverrides}) AS oc,
+       (SELECT count() FROM ${TABLES.identityBlocks}) AS b,
+       (SELECT count() FROM ${TABLES.identityTombstones}) AS t`,
+  );
+  return JSON.stringify(rows[0] ?? {});
+}
