@@ -3,7 +3,7 @@
 // the same service the API uses (SQL in ClickHouse, models in Node).
 // Prints figures; not a test.
 //
-//   npx tsc -b services/ingest && node bench/analytics-e2e.mjs
+//   npx tsc -b services/ingest && node bench/analytics-e2e.mjs [--data sessions|random-touch]
 //
 // Env: BENCH_EVENTS (default 10000000), BENCH_PEOPLE (default 1000000),
 // BENCH_RUNS (default 3), BENCH_DATA_DIR (default: a fresh temp dir, removed).
@@ -57,10 +57,45 @@ const quiet = {
 };
 const arr = (xs) => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
 
-// Per event: person p = n % PEOPLE, k-th event of the person = n / PEOPLE.
-// Time = person's start (uniform over the span) + k * 10 min + 0..2 days, so
-// a person has 1-3 sessions; r picks the kind: 50% page views, then the
-// funnel events, 3% Order Completed with revenue 10..209.
+// Per event n: person p = n % PEOPLE, k-th event of the person = n / PEOPLE
+// (10 each). r picks the kind: 50% page views, then the funnel events, 3%
+// Order Completed with revenue 10..209. 20% of people have their first three
+// events under a provisional id that OneID later merged (a person_overrides
+// row), so attribution and funnels resolve people through the real view.
+//
+// --data sessions (default): people come back in 1-5 visits (40% one visit
+// of 10 events, 25% two of 5, 15% three of 4, 10% four of 3, 10% five of 2),
+// two days apart plus up to a day, events a minute apart within a visit.
+// Each visit lands from one channel (Direct 30%, Organic Search 25%, Paid
+// Search 12%, Email 10%, Organic Social 8%, Referral 7%, Display 5%,
+// Affiliates 3%) and all its events carry it, as the SDK keeps the campaign
+// for the session; paid channels carry a utm_source.
+// --data random-touch: the worst case for attribution: every event has a
+// random channel (uniform over the 8), 10 minutes apart plus 0-2 days, so
+// almost every event starts a session and most paths are distinct.
+const DATA = process.argv.includes('--data')
+  ? process.argv[process.argv.indexOf('--data') + 1]
+  : 'sessions';
+if (DATA !== 'sessions' && DATA !== 'random-touch')
+  throw new Error('--data must be sessions or random-touch');
+const WEIGHTS = [30, 25, 12, 10, 8, 7, 5, 3];
+let acc = 0;
+const weighted = (h) =>
+  `multiIf(${CHANNELS.map((c, i) => `${h} < ${(acc += WEIGHTS[i])}, '${c}'`).join(', ')}, 'Direct')`;
+const SOURCES =
+  DATA === 'sessions'
+    ? `SELECT n, p, k, r, ${weighted('cityHash64(p, s, 4) % 100')} AS ch,
+      cityHash64(p, 1) % ${SPAN_DAYS * 86400} + s * 172800 + cityHash64(p, s, 6) % 86400 + (k % L) * 60 AS sec
+    FROM (
+      SELECT n, p, k, r, L, intDiv(k, L) AS s FROM (
+        SELECT number AS n, number % ${PEOPLE} AS p, intDiv(number, ${PEOPLE}) AS k,
+          cityHash64(number) % 1000 AS r, cityHash64(p, 5) % 100 AS v,
+          multiIf(v < 40, 10, v < 65, 5, v < 80, 4, v < 90, 3, 2) AS L
+        FROM numbers(${EVENTS})))`
+    : `SELECT number AS n, number % ${PEOPLE} AS p, intDiv(number, ${PEOPLE}) AS k,
+      cityHash64(number) % 1000 AS r, ${arr(CHANNELS)}[cityHash64(number, 4) % ${CHANNELS.length} + 1] AS ch,
+      cityHash64(p, 1) % ${SPAN_DAYS * 86400} + k * 600 + (cityHash64(n, 2) % 3) * 86400 AS sec
+    FROM numbers(${EVENTS})`;
 const GENERATOR = `
 INSERT INTO events (message_id, source_id, type, event, name, anonymous_id, user_id, one_id,
   group_id, previous_id, timestamp, received_at, clock_skew_flag, channel, utm_source, utm_medium,
@@ -70,19 +105,18 @@ SELECT
   toString(n), 'bench', if(r < 500, 'page', 'track'),
   multiIf(r < 500, '', r < 700, '${FUNNEL[0]}', r < 830, '${FUNNEL[1]}', r < 910, '${FUNNEL[2]}', r < 970, '${FUNNEL[3]}', '${FUNNEL[4]}') AS ev,
   if(r < 500, ${arr(PAGES)}[k % 4 + 1], ''),
-  concat('a', toString(p)), '', concat('p', toString(p)), '', '',
-  toDateTime64('${START}', 3, 'UTC') + toIntervalSecond(cityHash64(p, 1) % ${SPAN_DAYS * 86400} + k * 600 + (cityHash64(n, 2) % 3) * 86400),
+  concat('a', toString(p)), '', if(p % 5 = 0 AND k < 3, concat('q', toString(p)), concat('p', toString(p))), '', '',
+  toDateTime64('${START}', 3, 'UTC') + toIntervalSecond(sec),
   now64(3), '', ch,
-  if(ch IN ('Email', 'Paid Search'), lower(replaceAll(ch, ' ', '_')), ''), '', '', '', '',
+  if(ch IN ('Email', 'Paid Search', 'Display', 'Affiliates'), lower(replaceAll(ch, ' ', '_')), ''), '', '', '', '',
   '', '', '', '', '', false,
   if(ev = 'Order Completed', concat('{"revenue":', toString(10 + cityHash64(n, 3) % 200), '}'), '{}'),
   '{}', '{}'
-FROM
-(
-  SELECT number AS n, number % ${PEOPLE} AS p, intDiv(number, ${PEOPLE}) AS k,
-    cityHash64(number) % 1000 AS r, ${arr(CHANNELS)}[cityHash64(number, 4) % ${CHANNELS.length} + 1] AS ch
-  FROM numbers(${EVENTS})
-)`;
+FROM (${SOURCES})`;
+const OVERRIDES = `
+INSERT INTO person_overrides (from_one_id, into_one_id, reason, version)
+SELECT concat('q', toString(number * 5)), concat('p', toString(number * 5)), 'identify', 1
+FROM numbers(${Math.ceil(PEOPLE / 5)})`;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function time(label, fn) {
@@ -105,7 +139,7 @@ console.log(
     .join(' ')}, node ${process.version}`,
 );
 console.log(
-  `generator: ${EVENTS} events, ${PEOPLE} people, ${SPAN_DAYS} days from ${START} UTC, channels ${CHANNELS.join('/')}, 50% pages, funnel events, ~3% ${FUNNEL[4]}`,
+  `generator (--data ${DATA}): ${EVENTS} events, ${PEOPLE} people (20% merged from a provisional id), ${SPAN_DAYS} days from ${START} UTC, channels ${CHANNELS.join('/')}, 50% pages, funnel events, ~3% ${FUNNEL[4]}`,
 );
 const warehouse = await createClickHouseWarehouse({
   dataDir: join(dataDir, 'clickhouse'),
@@ -116,12 +150,13 @@ try {
   await warehouse.migrate();
   let t = performance.now();
   await warehouse.command(GENERATOR);
+  await warehouse.command(OVERRIDES);
   console.log(`insert ${EVENTS} rows: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   t = performance.now();
   await warehouse.command('OPTIMIZE TABLE events FINAL');
   console.log(`optimize final: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const [stats] = await warehouse.query(
-    "SELECT count() AS events, uniqExact(one_id) AS people, countIf(event = 'Order Completed') AS orders FROM events",
+    "SELECT count() AS events, uniqExact(person_id) AS people, countIf(event = 'Order Completed') AS orders FROM events_by_person",
   );
   console.log(`stored: ${JSON.stringify(stats)}`);
 

@@ -6,7 +6,12 @@ import {
   type ModelSpec,
   type ResolvedModelSpec,
 } from './model-spec.js';
-import { createPathAggregator, type AggregatedPaths } from './path-summary.js';
+import {
+  createPathAggregator,
+  toSummaries,
+  type AggregatedPaths,
+  type PathSummary,
+} from './path-summary.js';
 import { normalizeRows, type NormalizedInput } from './rows.js';
 import { ruleBasedCredits, SHARE_RULES, type ShareRule } from './rule-based.js';
 import { exactShapleyCredits, type ExactShapleyDiagnostics } from './shapley-exact.js';
@@ -18,6 +23,12 @@ import type { AttributionTotals, ChannelCredit, PathRow } from './types.js';
 export interface AttributeOptions {
   /** The models to run, in the order their results are listed. */
   readonly models: readonly ModelSpec[];
+  /**
+   * Also return the path summary under this transform (what
+   * {@link summarizePaths} gives), sharing the models' validated rows and
+   * aggregation instead of doing them again.
+   */
+  readonly summary?: PathTransform;
 }
 
 /** One model's credits. */
@@ -40,6 +51,8 @@ export interface AttributionResult {
   readonly totals: AttributionTotals;
   /** In the order of `options.models`. */
   readonly models: readonly ModelResult[];
+  /** With `options.summary` only: the path summary (first-seen order). */
+  readonly summary?: readonly PathSummary[];
 }
 
 function run(
@@ -124,7 +137,12 @@ export function attribute(rows: readonly PathRow[], options: AttributeOptions): 
   const input = normalizeRows(rows);
   checkFrequencyNames(specs, input.totals.channels);
   const aggregate = createPathAggregator(input.rows);
-  return { totals: input.totals, models: specs.map((s) => run(input, aggregate, s)) };
+  const models = specs.map((s) => run(input, aggregate, s));
+  const summary =
+    options.summary === undefined ? undefined : toSummaries(aggregate(options.summary));
+  return summary === undefined
+    ? { totals: input.totals, models }
+    : { totals: input.totals, models, summary };
 }
 
 /** Runs one model; `attribute(rows, { models: [spec] }).models[0]`. */

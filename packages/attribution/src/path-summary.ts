@@ -129,7 +129,12 @@ export function summarizePaths(
   transform: PathTransform = 'exposure',
 ): PathSummary[] {
   const index = new LabelIndex();
-  return aggregatePaths(normalizeRows(rows).rows, transform, index).map((p) => ({
+  return toSummaries({ index, paths: aggregatePaths(normalizeRows(rows).rows, transform, index) });
+}
+
+/** Aggregated paths as {@link PathSummary} rows (labels instead of ids). */
+export function toSummaries({ index, paths }: AggregatedPaths): PathSummary[] {
+  return paths.map((p) => ({
     path: p.ids.map((id) => index.labels[id] as string),
     conversions: p.conversions,
     nulls: p.nulls,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAttributionError } from './errors.js';
+import { attribute } from './attribute.js';
 import { summarizePaths } from './path-summary.js';
 import {
   formatPath,
@@ -114,6 +115,19 @@ describe('path transforms', () => {
     expect(
       summarizePaths([{ path: ['A', 'A'], conversions: 1, value: 1, nulls: 0 }], 'unique'),
     ).toEqual([{ path: ['A', 'A'], conversions: 1, nulls: 0, value: 1 }]);
+  });
+
+  it('gives the same summary from attribute({summary}) as from summarizePaths', () => {
+    const rows = [
+      { path: ['Direct', 'Direct'], conversions: 1, value: 24, nulls: 0 },
+      { path: ['Email', 'Direct', 'Email'], conversions: 2, value: 50, nulls: 2 },
+      { path: ['Referral', 'Direct'], conversions: 0, value: 0, nulls: 1 },
+    ];
+    for (const t of ['exposure', 'first', 'unique', 'frequency'] as const)
+      expect(attribute(rows, { models: ['markov'], summary: t }).summary).toEqual(
+        summarizePaths(rows, t),
+      );
+    expect(attribute(rows, { models: ['markov'] }).summary).toBeUndefined();
   });
 
   it('validates rows before summarizing', () => {

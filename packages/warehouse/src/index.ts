@@ -11,7 +11,13 @@ export type {
   ReadonlyQueryResult,
   Warehouse,
 } from './warehouse.js';
-export { TABLES, type TableKey, type TableName } from './tables.js';
+export {
+  EVENTS_SCAN_SETTINGS_SQL,
+  eventsByPersonSql,
+  TABLES,
+  type TableKey,
+  type TableName,
+} from './tables.js';
 export {
   createClickHouseWarehouse,
   type ClickHouseWarehouseOptions,

@@ -1,8 +1,9 @@
 import { isCdpError } from '@cdp/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildAttributionSql, parseAttributionQuery } from './attribution-query.js';
-import { buildAttributionReport, toPathRows } from './attribution-report.js';
-import { channelSql } from './channel-rules.js';
+import { buildAttributionReport, firstK, toPathRows } from './attribution-report.js';
+import { channelIndexSql, channelNames, channelNamesSql } from './channel-rules.js';
 import { compileWhere } from './filters.js';
 import { buildFunnelReport, parseFunnelRequest } from './funnels.js';
 import { InputIssues, parseIsoTime } from './input.js';
@@ -107,13 +108,34 @@ describe('buildAttributionSql', () => {
       lookbackMs: 30 * 86_400_000,
       sessionGapMs: 1_800_000,
     });
-    expect(sql).toContain('arraySort(groupArray(');
-    expect(sql).toContain('events_by_person');
+    expect(sql).toContain('arraySort(groupArrayIf(');
+    expect(sql).toContain('person_overrides');
   });
   it('uses the chosen classifier', () => {
     const q = parseAttributionQuery({ classifier: 'snowplow' }, NOW);
-    expect(buildAttributionSql(q).sql).toContain(channelSql('snowplow'));
-    expect(channelSql('snowplow')).toContain("'Paid_Search_Other'");
+    expect(buildAttributionSql(q).sql).toContain(channelIndexSql('snowplow'));
+    expect(buildAttributionSql(q).sql).toContain(channelNamesSql('snowplow'));
+    expect(channelNames('snowplow')).toContain('Paid_Search_Other');
+    expect(channelNames('snowplow')).toHaveLength(16);
+    expect(channelNames('ga4')).toContain('Unassigned');
+  });
+});
+
+describe('firstK', () => {
+  it('is the first k of a full sort', () => {
+    const cmp = (a: [number, string], b: [number, string]): number =>
+      b[0] - a[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.string()), {
+          selector: (x) => x[1],
+        }),
+        fc.integer({ min: 0, max: 30 }),
+        (items, k) => {
+          expect(firstK(items, k, cmp)).toEqual([...items].sort(cmp).slice(0, k));
+        },
+      ),
+    );
   });
 });
 
@@ -234,12 +256,12 @@ describe('funnels', () => {
       s1_w_0_prop: 'x',
       s1_w_0_v: 'y',
       s2_event: 'C',
-      n: 3,
       windowMs: 600_000,
       loMs: Date.parse('2024-01-01T00:00:00Z'),
       hiMs: Date.parse('2024-02-01T00:00:00Z'),
     });
-    expect(q.query.sql).toContain('arrayFold');
+    expect(q.query.sql).toContain('arrayFill');
+    expect(q.query.params).not.toHaveProperty('n');
     expect(q.query.sql).not.toContain('UNION ALL');
     expect(parseFunnelRequest({ ...body, breakdown: { property: 'plan' } }).query.sql).toContain(
       'UNION ALL',
@@ -259,12 +281,9 @@ describe('funnels', () => {
   it('shapes rates and medians, overall and per breakdown value', () => {
     const q = parseFunnelRequest({ ...body, breakdown: 'channel' });
     const rows = [
-      { total: 1, value: '', k: 1, people: 10, timed: 0, medianMs: 0 },
-      { total: 1, value: '', k: 2, people: '4', timed: 4, medianMs: 1500 },
-      { total: 1, value: '', k: 3, people: 0, timed: 0, medianMs: null },
-      { total: 0, value: 'Email', k: 1, people: 3, timed: 0, medianMs: 0 },
-      { total: 0, value: 'Direct', k: 1, people: 7, timed: 0, medianMs: 0 },
-      { total: 0, value: 'Direct', k: 2, people: 4, timed: 4, medianMs: 1500 },
+      { total: 1, value: '', people: [10, '4', 0], medianMs: [null, 1500, 'nan'] },
+      { total: 0, value: 'Email', people: [3, 0, 0], medianMs: [null, 'nan', 'nan'] },
+      { total: 0, value: 'Direct', people: [7, 4, 0], medianMs: [null, '1500', null] },
     ];
     const r = buildFunnelReport(q, rows);
     expect(r.steps).toEqual([

@@ -1,16 +1,17 @@
 import { MODEL_NAMES, type ModelName, type PathTransformName } from '@cdp/attribution';
-import { TABLES } from '@cdp/warehouse';
+import { EVENTS_SCAN_SETTINGS_SQL, eventsByPersonSql } from '@cdp/warehouse';
 import {
-  channelSql,
+  channelIndexSql,
+  channelNamesSql,
   CHANNEL_CLASSIFIERS,
   isChannelClassifier,
   type ChannelClassifier,
 } from './channel-rules.js';
 import { checkRange, InputIssues, parseIntIn, parseIsoTime, parseName } from './input.js';
 import {
-  CAMPAIGN_KEY_SQL,
   DEFAULT_SESSION_GAP_MS,
-  sessionStartsSql,
+  packedTouchSql,
+  sessionsSql,
   TIME_RANGE_SQL,
   TOUCH_TYPES_SQL,
 } from './sessions-sql.js';
@@ -129,19 +130,22 @@ export interface SqlQuery {
  * path with `conversions`, `value`, `nulls` and `msBefore` (per touch, the
  * mean ms between the touch and the conversion, over converting journeys).
  *
- * Per person (`events_by_person`), events in `[from - lookback, to)` are
- * sorted by (time, is-conversion, ...) — never by `groupArray` order. The
- * conversion events are not touches. Each conversion in `[from, to)` takes
- * the sessions that started in `[t - lookback, t]`; a person without one
+ * Per person (`events_by_person`), events in `[from - lookback, to)`: the
+ * touch events (not the conversion event) are packed and sorted by time —
+ * never by `groupArray` order — and cut into sessions (sessions-sql); the
+ * conversions in `[from, to)` are sorted too. Each conversion takes the
+ * sessions that started in `[t - lookback, t]`; a person without one
  * contributes one null journey: the sessions in the lookback before their
  * last session (fractribution's non-conversion paths). Conversions without
- * a session come back as the empty path.
+ * a session come back as the empty path. Paths are grouped as channel
+ * numbers and named at the end.
  */
 export function buildAttributionSql(q: AttributionQuery): SqlQuery {
   const lookbackMs = q.lookbackDays * DAY_MS;
+  const conversion = `type = 'track' AND event = {conversion:String}`;
   const sql = `
 SELECT
-  path,
+  arrayMap(c -> ${channelNamesSql(q.classifier)}[c], channels) AS path,
   toUInt32(countIf(j.1 = 1)) AS conversions,
   sumIf(j.3, j.1 = 1) AS value,
   toUInt32(countIf(j.1 = 0)) AS nulls,
@@ -151,27 +155,24 @@ FROM
   SELECT
     arrayJoin(if(empty(convs),
       if(empty(touches), [], [(toUInt8(0), touches[-1].1, toFloat64(0))]),
-      arrayMap(c -> (toUInt8(1), c.1, c.3), convs))) AS j,
+      arrayMap(c -> (toUInt8(1), c.1, c.2), convs))) AS j,
     arrayFilter(s -> s.1 <= j.2 AND s.1 >= j.2 - {lookbackMs:Int64}, touches) AS p,
-    arrayMap(s -> s.2, p) AS path
+    arrayMap(s -> s.2, p) AS channels
   FROM
   (
     SELECT
-      arraySort(groupArray((
-        toUnixTimestamp64Milli(timestamp),
-        toUInt8(type = 'track' AND event = {conversion:String}),
-        if(type = 'track' AND event = {conversion:String}, JSONExtractFloat(properties, {valueProperty:String}), 0),
-        ${channelSql(q.classifier)},
-        ${CAMPAIGN_KEY_SQL}))) AS evs,
-      arrayFilter(e -> e.2 = 0, evs) AS te,
-      arrayMap(s -> (s.1, s.4), ${sessionStartsSql('te', 5)}) AS touches,
-      arrayFilter(e -> e.2 = 1 AND e.1 >= {fromMs:Int64} AND e.1 < {hiMs:Int64}, evs) AS convs
-    FROM ${TABLES.eventsByPerson}
-    WHERE ${TIME_RANGE_SQL} AND person_id != '' AND ${TOUCH_TYPES_SQL}
+      arraySort(groupArrayIf(${packedTouchSql(channelIndexSql(q.classifier))}, NOT (${conversion}))) AS te,
+      ${sessionsSql('te', 'te')} AS touches,
+      arraySort(groupArrayIf(
+        (toUnixTimestamp64Milli(timestamp), JSONExtractFloat(properties, {valueProperty:String})),
+        ${conversion} AND timestamp >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC'))) AS convs
+    FROM ${eventsByPersonSql(`${TIME_RANGE_SQL} AND ${TOUCH_TYPES_SQL}`)}
+    WHERE person_id != ''
     GROUP BY person_id
   )
 )
-GROUP BY path`;
+GROUP BY channels
+${EVENTS_SCAN_SETTINGS_SQL}`;
   return {
     sql,
     params: {

@@ -1,5 +1,5 @@
-import { TABLES } from '@cdp/warehouse';
-import { compileWhere, EVENT_LABEL_SQL, FILTER_COLUMNS } from './filters.js';
+import { EVENTS_SCAN_SETTINGS_SQL, eventsByPersonSql } from '@cdp/warehouse';
+import { compileWhere, eventLabelIsSql, FILTER_COLUMNS } from './filters.js';
 import {
   bodyObject,
   checkKeys,
@@ -10,7 +10,7 @@ import {
   parseName,
 } from './input.js';
 import type { SqlQuery } from './attribution-query.js';
-import { TIME_RANGE_SQL } from './sessions-sql.js';
+import { shiftedSql, TIME_RANGE_SQL } from './sessions-sql.js';
 
 /** Most steps of a funnel (a step set is a bit mask in a UInt64). */
 export const MAX_FUNNEL_STEPS = 32;
@@ -58,7 +58,7 @@ export function parseFunnelRequest(body: unknown): FunnelQuery {
       names.push(event);
       params[`s${k}_event`] = event;
       const where = compileWhere(step['where'], `${f}.where`, `s${k}_w`, params, issues);
-      conds.push(`(${EVENT_LABEL_SQL} = {s${k}_event:String} AND ${where})`);
+      conds.push(`(${eventLabelIsSql(`{s${k}_event:String}`)} AND ${where})`);
     });
   const windowSeconds = parseIntIn(b['windowSeconds'], 'windowSeconds', 1, 365 * 86_400, issues);
   const fromMs = parseIsoTime(b['from'], 'from', issues);
@@ -95,7 +95,6 @@ export function parseFunnelRequest(body: unknown): FunnelQuery {
   const n = names.length;
   const mask = conds.map((c, k) => `bitShiftLeft(toUInt64(${c}), ${k})`).join(' + ');
   Object.assign(params, {
-    n,
     windowMs: (windowSeconds as number) * 1000,
     loMs: fromMs as number,
     hiMs: toMs as number,
@@ -107,62 +106,112 @@ export function parseFunnelRequest(body: unknown): FunnelQuery {
     toMs: toMs as number,
     breakdown,
     query: {
-      sql: funnelSql(mask, breakdownSql, breakdown !== null),
+      sql: funnelSql(n, mask, breakdownSql, breakdown !== null),
       params: params as SqlQuery['params'],
     },
   };
 }
 
+/** No chain at a level yet (before any event time, far from Int64 overflow). */
+const NONE = 'toInt64(-4611686018427387904)';
+
 /**
- * Per person, events matching any step, sorted by (time, step mask, ...).
- * From each event that matches step 1, a fold takes the earliest next step
- * at or after the previous one within the window (greedy is optimal for a
- * fixed start); the person's funnel is the start that gets furthest
- * (earliest on ties), as `windowFunnel` counts, but with each step's time.
+ * Per person, the events matching any step are packed (epoch ms << 64 | step
+ * mask) and sorted by time. For each step k, the chain that reached it with
+ * the latest start is kept: an event matching step 1 starts a chain; one
+ * matching step k extends the chain at step k-1 (as it was before this event)
+ * when that chain started at most the window before. This is ClickHouse's
+ * `windowFunnel` algorithm (a later start is never worse, and events come in
+ * time order), so `level` is what `windowFunnel` counts, except that one
+ * event never counts for two equal steps in a row (A, A, B needs two As).
+ * Per step it also keeps the time from the previous step in that chain.
+ *
+ * It is computed step by step over whole arrays rather than event by event:
+ * for step k, a per-event flag "extends step k-1's chain" from step k-1's
+ * state shifted by one event, then `arrayFill` carries the last extension
+ * forward. About 6 vectorised array operations per step, no lambda that
+ * captures an array (ClickHouse copies a captured array for every element):
+ * a 5-step funnel over 10 million events runs in about 1.5 s on two cores,
+ * against 2.4 s for the same pass as an `arrayFold`.
+ * A breakdown value comes from the event that started the person's deepest
+ * chain.
  */
-function funnelSql(mask: string, breakdownSql: string, withBreakdown: boolean): string {
-  const best = `
-  SELECT tupleElement(tupleElement(b, 1), 1) AS level, tupleElement(tupleElement(b, 1), 3) AS times,
-    tupleElement(b, 2) AS bd
-  FROM
-  (
+function funnelSql(n: number, mask: string, breakdownSql: string, withBreakdown: boolean): string {
+  const carry = (values: string, flags: string): string =>
+    `arrayFill((v, f) -> f, ${values}, ${flags})`;
+  const lastIndex = (flags: string): string => `arrayLastIndex(x -> x, ${flags})`;
+  // Per step k: f<k> flags the events that extend a chain to step k (for
+  // step 1: every step-1 event starts one); j<k> is the last such event;
+  // st<k> the start of the chain it made; g<k> its time from step k-1 (the
+  // previous step's last extension before j<k>); s<k> per event, the start
+  // of step k's chain so far (what step k+1 extends).
+  let sql = `
     SELECT
-      arraySort(groupArray((toUnixTimestamp64Milli(timestamp), ${mask}, ${breakdownSql}))) AS evs,
-      arrayMap(i -> (
-          arrayFold((acc, e) -> if(acc.1 < {n:UInt8} AND e.1 >= acc.2
-                AND e.1 - evs[i].1 <= {windowMs:Int64} AND bitTest(e.2, acc.1),
-              (toUInt8(acc.1 + 1), e.1, arrayPushBack(acc.3, e.1)), acc),
-            arraySlice(evs, i), (toUInt8(0), toInt64(0), CAST([], 'Array(Int64)'))),
-          evs[i].3),
-        arrayFilter(i -> bitTest(evs[i].2, 0), arrayEnumerate(evs))) AS chains,
-      arraySort(c -> (-toInt16(tupleElement(tupleElement(c, 1), 1)),
-        tupleElement(tupleElement(c, 1), 3)[1]), chains)[1] AS b
-    FROM ${TABLES.eventsByPerson}
-    WHERE ${TIME_RANGE_SQL} AND person_id != '' AND (${mask}) != 0
-    GROUP BY person_id
-    HAVING notEmpty(chains)
-  )`;
+      arraySort(groupArray(bitOr(bitShiftLeft(toUInt128(toUnixTimestamp64Milli(timestamp)), 64), toUInt128(${mask})))) AS evs,
+      arrayMap(x -> toInt64(bitShiftRight(x, 64)), evs) AS ts,
+      arrayMap(x -> toUInt64(x), evs) AS ms,
+      arrayMap(m -> bitTest(m, 0), ms) AS f1,
+      ${lastIndex('f1')} AS j1,
+      if(j1 > 0, ts[j1], ${NONE}) AS st1,
+      toInt64(0) AS g1,
+      ${carry(`arrayMap((t, f) -> if(f, t, ${NONE}), ts, f1)`, 'f1')} AS s1,
+      ${
+        withBreakdown
+          ? `arraySort(groupArrayIf((toUnixTimestamp64Milli(timestamp), ${breakdownSql}), bitTest(${mask}, 0)))`
+          : "CAST([], 'Array(Tuple(Int64, String))')"
+      } AS starts
+    FROM ${eventsByPersonSql(`${TIME_RANGE_SQL} AND (${mask}) != 0`)}
+    WHERE person_id != ''
+    GROUP BY person_id`;
+  // One subquery per step: ClickHouse inlines aliases, so chaining s<k> from
+  // s<k-1> in one SELECT would grow the query tree exponentially.
+  for (let k = 2; k <= n; k++) {
+    const ps = shiftedSql(`s${k - 1}`, NONE);
+    sql = `
+    SELECT *,
+      arrayMap((m, t, p) -> bitTest(m, ${k - 1}) AND p != ${NONE} AND t - p <= {windowMs:Int64}, ms, ts, ${ps}) AS f${k},
+      ${lastIndex(`f${k}`)} AS j${k},
+      if(j${k} > 0, s${k - 1}[j${k} - 1], ${NONE}) AS st${k},
+      if(j${k} > 0, ts[j${k}] - ts[${lastIndex(`arraySlice(f${k - 1}, 1, j${k} - 1)`)}], toInt64(0)) AS g${k}${
+        k < n
+          ? `,
+      ${carry(`arrayMap((f, p) -> if(f, p, ${NONE}), f${k}, ${ps})`, `f${k}`)} AS s${k}`
+          : ''
+      }
+    FROM (${sql})`;
+  }
+  const levels = Array.from({ length: n }, (_, i) => n - i);
+  const perPerson = `
+  SELECT
+    multiIf(${levels.map((k) => `j${k} > 0, ${k}`).join(', ')}, 0) AS level,
+    [${Array.from({ length: n }, (_, i) => `g${i + 1}`).join(', ')}] AS gaps,
+    ${
+      withBreakdown
+        ? `arrayFirst(e -> e.1 = multiIf(${levels.map((k) => `level = ${k}, st${k}`).join(', ')}, ${NONE}), starts).2`
+        : "''"
+    } AS bd
+  FROM (${sql})
+  WHERE level >= 1`;
+  const steps = Array.from({ length: n }, (_, i) => i + 1);
   const agg = (total: boolean): string => `
-  SELECT ${total ? "toUInt8(1) AS total, '' AS value" : 'toUInt8(0) AS total, bd AS value'}, k,
-    toUInt32(countIf(level >= k)) AS people,
-    toUInt32(countIf(level >= k AND k > 1)) AS timed,
-    quantileExactInclusiveIf(0.5)(toFloat64(times[k] - times[k - 1]), level >= k AND k > 1) AS medianMs
-  FROM best ARRAY JOIN range(1, {n:UInt8} + 1) AS k
-  GROUP BY ${total ? 'k' : 'bd, k'}`;
-  return `WITH best AS (${best})
-${agg(true)}${withBreakdown ? `\nUNION ALL${agg(false)}` : ''}`;
+  SELECT ${total ? "toUInt8(1) AS total, '' AS value" : 'toUInt8(0) AS total, bd AS value'},
+    [${steps.map((k) => `toUInt32(countIf(level >= ${k}))`).join(', ')}] AS people,
+    [${steps.map((k) => (k === 1 ? 'nan' : `quantileExactInclusiveIf(0.5)(toFloat64(gaps[${k}]), level >= ${k})`)).join(', ')}] AS medianMs
+  FROM best${total ? '' : '\n  GROUP BY bd'}`;
+  return `WITH best AS (${perPerson})
+${agg(true)}${withBreakdown ? `\nUNION ALL${agg(false)}` : ''}
+${EVENTS_SCAN_SETTINGS_SQL}`;
 }
 
-/** One row of the funnel SQL. */
+/** One row of the funnel SQL: overall (`total` 1) or one breakdown value. */
 export interface FunnelRow {
   readonly total: number | string;
   readonly value: string;
-  readonly k: number | string;
-  readonly people: number | string;
-  readonly timed: number | string;
-  readonly medianMs: number | string | null;
+  /** Per step, people who reached it. */
+  readonly people: readonly (number | string)[];
+  /** Per step, the median ms from the previous step (NaN/null for step 1 or nobody). */
+  readonly medianMs: readonly (number | string | null)[];
 }
-
 /** One step of a funnel answer. */
 export interface FunnelStep {
   readonly step: number;
@@ -173,7 +222,10 @@ export interface FunnelStep {
   readonly conversionFromPrevious: number;
   /** people / people at step 1. */
   readonly conversionFromFirst: number;
-  /** Median seconds from the previous step (null for step 1 or without people). */
+  /**
+   * Median seconds from the previous step (null for step 1 or without
+   * people); per person, in the latest-starting chain that reached this step.
+   */
   readonly medianSecondsFromPrevious: number | null;
 }
 
@@ -191,46 +243,40 @@ export interface FunnelReport {
 
 const num = (v: number | string | null): number => (typeof v === 'number' ? v : Number(v));
 
-function stepsOf(names: readonly string[], rows: readonly FunnelRow[]): FunnelStep[] {
-  const people = names.map((_, i) => {
-    const r = rows.find((x) => num(x.k) === i + 1);
-    return {
-      people: r ? num(r.people) : 0,
-      timed: r ? num(r.timed) : 0,
-      median: r?.medianMs ?? null,
-    };
-  });
-  const first = people[0]?.people ?? 0;
+function stepsOf(names: readonly string[], row: FunnelRow | undefined): FunnelStep[] {
+  const people = names.map((_, i) => num(row?.people[i] ?? 0));
+  const first = people[0] ?? 0;
   return names.map((event, i) => {
-    const p = people[i] ?? { people: 0, timed: 0, median: null };
-    const prev = i === 0 ? p.people : (people[i - 1]?.people ?? 0);
+    const p = people[i] ?? 0;
+    const prev = i === 0 ? p : (people[i - 1] ?? 0);
+    const median = i === 0 || p === 0 ? null : (row?.medianMs[i] ?? null);
     return {
       step: i + 1,
       event,
-      people: p.people,
-      conversionFromPrevious: prev === 0 ? 0 : p.people / prev,
-      conversionFromFirst: first === 0 ? 0 : p.people / first,
+      people: p,
+      conversionFromPrevious: prev === 0 ? 0 : p / prev,
+      conversionFromFirst: first === 0 ? 0 : p / first,
       medianSecondsFromPrevious:
-        i === 0 || p.timed === 0 || p.median === null ? null : num(p.median) / 1000,
+        median === null || !Number.isFinite(num(median)) ? null : num(median) / 1000,
     };
   });
 }
 
 /** Shapes the funnel rows: overall steps, then each breakdown value (most people first). */
 export function buildFunnelReport(q: FunnelQuery, rows: readonly FunnelRow[]): FunnelReport {
-  const total = rows.filter((r) => num(r.total) === 1);
   const report: FunnelReport = {
     from: new Date(q.fromMs).toISOString(),
     to: new Date(q.toMs).toISOString(),
     windowSeconds: q.windowSeconds,
-    steps: stepsOf(q.steps, total),
+    steps: stepsOf(
+      q.steps,
+      rows.find((r) => num(r.total) === 1),
+    ),
   };
   if (q.breakdown === null) return report;
-  const byValue = new Map<string, FunnelRow[]>();
-  for (const r of rows)
-    if (num(r.total) === 0) byValue.set(r.value, [...(byValue.get(r.value) ?? []), r]);
-  const values = [...byValue.entries()]
-    .map(([value, rs]) => ({ value, steps: stepsOf(q.steps, rs) }))
+  const values = rows
+    .filter((r) => num(r.total) === 0)
+    .map((r) => ({ value: r.value, steps: stepsOf(q.steps, r) }))
     .sort(
       (a, b) =>
         (b.steps[0]?.people ?? 0) - (a.steps[0]?.people ?? 0) ||

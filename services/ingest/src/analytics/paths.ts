@@ -1,7 +1,8 @@
-import { TABLES } from '@cdp/warehouse';
+import { EVENTS_SCAN_SETTINGS_SQL, eventsByPersonSql } from '@cdp/warehouse';
 import type { SqlQuery } from './attribution-query.js';
 import {
-  channelSql,
+  channelIndexSql,
+  channelNamesSql,
   CHANNEL_CLASSIFIERS,
   isChannelClassifier,
   type ChannelClassifier,
@@ -17,9 +18,10 @@ import {
   parseName,
 } from './input.js';
 import {
-  CAMPAIGN_KEY_SQL,
   DEFAULT_SESSION_GAP_MS,
-  sessionStartsSql,
+  packedTouchSql,
+  sessionsSql,
+  shiftedSql,
   TIME_RANGE_SQL,
   TOUCH_TYPES_SQL,
 } from './sessions-sql.js';
@@ -101,10 +103,11 @@ function pathsSql(q: Omit<PathsQuery, 'query'>): string {
   const items =
     q.by === 'event'
       ? `arrayMap(e -> e.2, arraySort(groupArray((toUnixTimestamp64Milli(timestamp), ${EVENT_LABEL_SQL}))))`
-      : `arrayMap(s -> s.2, ${sessionStartsSql(
-          `arraySort(groupArray((toUnixTimestamp64Milli(timestamp), ${channelSql(q.classifier)}, ${CAMPAIGN_KEY_SQL})))`,
-          3,
-        )})`;
+      : `arrayMap(s -> ${channelNamesSql(q.classifier)}[s.2], ${sessionsSql('packed', 'packed')})`;
+  const packed =
+    q.by === 'channel'
+      ? `arraySort(groupArray(${packedTouchSql(channelIndexSql(q.classifier))})) AS packed,\n      `
+      : '';
   // A missing start or end gives an empty slice, so the person drops out (length < 2).
   const s1 = q.start === null ? 'c0' : 'arraySlice(c0, indexOf(c0, {start:String}))';
   const s2 = q.end === null ? 's1' : 'arraySlice(s1, 1, indexOf(s1, {end:String}))';
@@ -117,26 +120,28 @@ SELECT source, target, toUInt32(count()) AS count
 FROM
 (
   SELECT
-    arrayJoin(arrayMap(i -> (concat('step', toString(i), ':', path[i]),
-      concat('step', toString(i + 1), ':', path[i + 1])), range(1, toUInt32(length(path))))) AS edge,
+    arrayJoin(arrayMap((a, b, i) -> (concat('step', toString(i), ':', a),
+      concat('step', toString(i + 1), ':', b)),
+      arrayPopBack(path), arrayPopFront(path), range(1, toUInt32(length(path))))) AS edge,
     edge.1 AS source, edge.2 AS target
   FROM
   (
     SELECT
-      ${items} AS raw,
-      arrayFilter((x, i) -> i = 1 OR x != raw[i - 1], raw, arrayEnumerate(raw)) AS c0,
+      ${packed}${items} AS raw,
+      arrayFilter((x, i, px) -> i = 1 OR x != px, raw, arrayEnumerate(raw), ${shiftedSql('raw', "''")}) AS c0,
       ${s1} AS s1,
       ${s2} AS s2,
       ${cut} AS path
-    FROM ${TABLES.eventsByPerson}
-    WHERE ${TIME_RANGE_SQL} AND person_id != '' AND ${TOUCH_TYPES_SQL}
+    FROM ${eventsByPersonSql(`${TIME_RANGE_SQL} AND ${TOUCH_TYPES_SQL}`)}
+    WHERE person_id != ''
     GROUP BY person_id
     HAVING length(path) >= 2
   )
 )
 GROUP BY source, target
 ORDER BY count DESC, source, target
-LIMIT {limit:UInt32}`;
+LIMIT {limit:UInt32}
+${EVENTS_SCAN_SETTINGS_SQL}`;
 }
 
 /** One edge of the Sankey chart: `step<i>:<item>` to `step<i+1>:<item>`. */
