@@ -17,5 +17,14 @@ app.post('/v1/track', async (req, reply) => {
   if (problem) return reply.code(400).send(problem);
   return { success: true };
 });
+// The same for a batch: parse, validate each item as its type, answer.
+app.post('/v1/batch', async (req, reply) => {
+  const body = JSON.parse(req.body.toString('utf8'));
+  for (const item of body.batch) {
+    const problem = validate(item.type, item);
+    if (problem) return reply.code(400).send(problem);
+  }
+  return { success: true };
+});
 await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });
 process.stdout.write(`listening ${app.server.address().port}\n`);
