@@ -87,3 +87,8 @@ export type {
   SplitCommand,
 } from './messages.js';
 export { stampEvent, type EventStamp, type StampEventOptions } from './stamp-event.js';
+export {
+  identityRulesConfigSchema,
+  identityRulesFrom,
+  type IdentityRulesConfig,
+} from './rules-config.js';

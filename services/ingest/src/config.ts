@@ -5,6 +5,7 @@ import {
   platformConfigSchema,
   type PlatformConfig,
 } from '@cdp/core';
+import { identityRulesConfigSchema, type IdentityRulesConfig } from '@cdp/identity';
 
 /** Settings of the ingest service (HTTP collection and the management API). */
 export interface IngestOwnConfig {
@@ -58,12 +59,23 @@ export const ingestConfigSchema: JSONSchemaType<IngestOwnConfig> = {
   additionalProperties: false,
 } as unknown as JSONSchemaType<IngestOwnConfig>;
 
+/**
+ * The ingest service's settings when it runs alone: its own plus OneID's
+ * merge rules, which the Person API normalises lookups with (they must be
+ * the identity service's).
+ */
+export type IngestServiceConfig = IngestConfig & IdentityRulesConfig;
+
 /** Validates the ingest service's environment once; every problem is reported together. */
 export function loadIngestConfig(
   env: Record<string, string | undefined>,
   known: readonly string[] = [],
-): Readonly<IngestConfig> {
-  return loadConfig(mergeConfigSchemas(platformConfigSchema, ingestConfigSchema), env, {
+): Readonly<IngestServiceConfig> {
+  const schema = mergeConfigSchemas(
+    mergeConfigSchemas(platformConfigSchema, ingestConfigSchema),
+    identityRulesConfigSchema,
+  );
+  return loadConfig(schema, env, {
     ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'],
     known,
   });

@@ -5,6 +5,7 @@
  */
 import { backboneTopicSpecs, createLogger, topics as topicNames } from '@cdp/core';
 import { openBus } from '@cdp/bus';
+import { identityRulesFrom } from '@cdp/identity';
 import { openWarehouse } from '@cdp/warehouse';
 import { buildApp } from './app.js';
 import { bootstrapCredentials } from './bootstrap.js';
@@ -46,6 +47,7 @@ const app = await buildApp({
   adminToken: creds.adminToken,
   limits: config,
   sdkScript: await loadSdkScript(),
+  identityRules: identityRulesFrom(config),
 });
 await app.listen({ port: config.PORT, host: config.HOST });
 
