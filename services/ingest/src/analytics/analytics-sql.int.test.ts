@@ -16,11 +16,13 @@ import {
 } from '@cdp/warehouse';
 import { tempDir, type TempDir } from '@cdp/testkit';
 import { buildAttributionSql, parseAttributionQuery } from './attribution-query.js';
+import { channelNames } from './channel-rules.js';
 import type { RawPathRow } from './attribution-report.js';
 import { buildFunnelReport, parseFunnelRequest, type FunnelRow } from './funnels.js';
 
 const logger = createLogger({ service: 'analytics-sql-test', level: 'silent' });
 const BASE = Date.parse('2024-05-01T00:00:00Z');
+const GA4 = channelNames('ga4');
 const GAP = 30 * 60_000;
 const DAY = 86_400_000;
 
@@ -52,6 +54,7 @@ interface Person {
 
 const eventArb = fc.record({
   dt: fc.oneof(
+    fc.constant(0), // the same millisecond as the person's previous event
     fc.integer({ min: 1, max: 600 }),
     fc.integer({ min: 1700, max: 1900 }),
     fc.integer({ min: 3600, max: 20 * 86_400 }),
@@ -66,7 +69,7 @@ const peopleArb = fc
   .array(fc.array(eventArb, { minLength: 1, maxLength: 14 }), { minLength: 1, maxLength: 25 })
   .map((people) =>
     people.map((evs, i): Person => {
-      // Seconds apart per person: no two events of a person share a time.
+      // Persons a second apart; a person's events share a millisecond when dt is 0.
       let t = BASE + i * 1000;
       return {
         id: `p${i}`,
@@ -136,7 +139,19 @@ function referencePaths(
   };
   for (const p of people) {
     const evs = p.events.filter((e) => e.t >= fromMs - lookbackMs && e.t < toMs);
-    const touches = evs.filter((e) => e.kind !== 'Order Completed');
+    // Same-millisecond touches: landings (with a campaign key) first, then by channel number.
+    const rank = (e: Ev): [number, number, number] => [
+      e.t,
+      keyOf(e) === '' ? 1 : 0,
+      GA4.indexOf(e.landing ? e.channel : 'Direct'),
+    ];
+    const touches = evs
+      .filter((e) => e.kind !== 'Order Completed')
+      .sort((a, b) => {
+        const ra = rank(a);
+        const rb = rank(b);
+        return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2];
+      });
     const sessions: { t: number; channel: string }[] = [];
     touches.forEach((e, i) => {
       const prev = touches[i - 1];
@@ -166,8 +181,12 @@ function referenceFunnel(
     const chains: ({ start: number; last: number; gap: number } | undefined)[] = steps.map(
       () => undefined,
     );
-    for (const e of p.events) {
-      if (e.t < fromMs || e.t >= toMs) continue;
+    // Same-millisecond events are taken in step order.
+    const first = (e: Ev): number => steps.indexOf(e.kind);
+    const evs = p.events
+      .filter((e) => e.t >= fromMs && e.t < toMs && first(e) >= 0)
+      .sort((a, b) => a.t - b.t || first(a) - first(b));
+    for (const e of evs) {
       const prev = [...chains];
       steps.forEach((s, k) => {
         if (e.kind !== s) return;
@@ -181,8 +200,12 @@ function referenceFunnel(
     }
     const level = chains.reduce((l, c, k) => (c !== undefined ? k + 1 : l), 0);
     // The breakdown value: the stored channel of the event that started the deepest chain.
-    const start = p.events.find((e) => e.t === chains[level - 1]?.start);
-    const channel = start === undefined ? '' : start.landing ? start.channel : 'Direct';
+    // (Several step-1 events at that millisecond: the first value in sort order.)
+    const channel =
+      p.events
+        .filter((e) => e.t === chains[level - 1]?.start && e.kind === steps[0])
+        .map((e) => (e.landing ? e.channel : 'Direct'))
+        .sort()[0] ?? '';
     return { level, gaps: chains.map((c) => c?.gap ?? 0), channel };
   });
 }

@@ -262,9 +262,9 @@ describe('funnels', () => {
     });
     expect(q.query.sql).toContain('arrayFill');
     expect(q.query.params).not.toHaveProperty('n');
-    expect(q.query.sql).not.toContain('UNION ALL');
+    expect(q.query.sql).not.toContain('GROUPING SETS');
     expect(parseFunnelRequest({ ...body, breakdown: { property: 'plan' } }).query.sql).toContain(
-      'UNION ALL',
+      'GROUPING SETS',
     );
   });
   it.each([

@@ -10,7 +10,7 @@ import {
   parseName,
 } from './input.js';
 import type { SqlQuery } from './attribution-query.js';
-import { shiftedSql, TIME_RANGE_SQL } from './sessions-sql.js';
+import { PACKED_MS_SQL, shiftedSql, TIME_RANGE_SQL, unpackedMsSql } from './sessions-sql.js';
 
 /** Most steps of a funnel (a step set is a bit mask in a UInt64). */
 export const MAX_FUNNEL_STEPS = 32;
@@ -140,6 +140,9 @@ function funnelSql(n: number, mask: string, breakdownSql: string, withBreakdown:
   const carry = (values: string, flags: string): string =>
     `arrayFill((v, f) -> f, ${values}, ${flags})`;
   const lastIndex = (flags: string): string => `arrayLastIndex(x -> x, ${flags})`;
+  // Packed: ms << 64 | lowest matching step << 32 | step mask, so events of the
+  // same millisecond are taken in step order.
+  const m = `(${mask})`;
   // Per step k: f<k> flags the events that extend a chain to step k (for
   // step 1: every step-1 event starts one); j<k> is the last such event;
   // st<k> the start of the chain it made; g<k> its time from step k-1 (the
@@ -147,9 +150,10 @@ function funnelSql(n: number, mask: string, breakdownSql: string, withBreakdown:
   // of step k's chain so far (what step k+1 extends).
   let sql = `
     SELECT
-      arraySort(groupArray(bitOr(bitShiftLeft(toUInt128(toUnixTimestamp64Milli(timestamp)), 64), toUInt128(${mask})))) AS evs,
-      arrayMap(x -> toInt64(bitShiftRight(x, 64)), evs) AS ts,
-      arrayMap(x -> toUInt64(x), evs) AS ms,
+      arraySort(groupArray(bitOr(${PACKED_MS_SQL},
+        bitOr(bitShiftLeft(toUInt128(bitCount(bitXor(${m}, ${m} - 1)) - 1), 32), toUInt128(${m}))))) AS evs,
+      arrayMap(x -> ${unpackedMsSql('x')}, evs) AS ts,
+      arrayMap(x -> bitAnd(toUInt64(x), 4294967295), evs) AS ms,
       arrayMap(m -> bitTest(m, 0), ms) AS f1,
       ${lastIndex('f1')} AS j1,
       if(j1 > 0, ts[j1], ${NONE}) AS st1,
@@ -193,13 +197,14 @@ function funnelSql(n: number, mask: string, breakdownSql: string, withBreakdown:
   FROM (${sql})
   WHERE level >= 1`;
   const steps = Array.from({ length: n }, (_, i) => i + 1);
-  const agg = (total: boolean): string => `
-  SELECT ${total ? "toUInt8(1) AS total, '' AS value" : 'toUInt8(0) AS total, bd AS value'},
-    [${steps.map((k) => `toUInt32(countIf(level >= ${k}))`).join(', ')}] AS people,
-    [${steps.map((k) => (k === 1 ? 'nan' : `quantileExactInclusiveIf(0.5)(toFloat64(gaps[${k}]), level >= ${k})`)).join(', ')}] AS medianMs
-  FROM best${total ? '' : '\n  GROUP BY bd'}`;
-  return `WITH best AS (${perPerson})
-${agg(true)}${withBreakdown ? `\nUNION ALL${agg(false)}` : ''}
+  // With a breakdown, the total row and the per-value rows come from one
+  // pass (GROUPING SETS): a UNION ALL of two SELECTs ran the whole pipeline twice.
+  return `
+SELECT
+  ${withBreakdown ? "toUInt8(grouping(bd)) AS total, if(total = 1, '', bd) AS value" : "toUInt8(1) AS total, '' AS value"},
+  [${steps.map((k) => `toUInt32(countIf(level >= ${k}))`).join(', ')}] AS people,
+  [${steps.map((k) => (k === 1 ? 'nan' : `quantileExactInclusiveIf(0.5)(toFloat64(gaps[${k}]), level >= ${k})`)).join(', ')}] AS medianMs
+FROM (${perPerson})${withBreakdown ? '\nGROUP BY GROUPING SETS ((bd), ())' : ''}
 ${EVENTS_SCAN_SETTINGS_SQL}`;
 }
 
