@@ -10,7 +10,13 @@ import {
   parseName,
 } from './input.js';
 import type { SqlQuery } from './attribution-query.js';
-import { PACKED_MS_SQL, shiftedSql, TIME_RANGE_SQL, unpackedMsSql } from './sessions-sql.js';
+import {
+  NO_TIME,
+  PACKED_MS_SQL,
+  shiftedSql,
+  TIME_RANGE_SQL,
+  unpackedMsSql,
+} from './sessions-sql.js';
 
 /** Most steps of a funnel (a step set is a bit mask in a UInt64). */
 export const MAX_FUNNEL_STEPS = 32;
@@ -112,12 +118,12 @@ export function parseFunnelRequest(body: unknown): FunnelQuery {
   };
 }
 
-/** No chain at a level yet (before any event time, far from Int64 overflow). */
-const NONE = 'toInt64(-4611686018427387904)';
+/** No chain at a step yet. */
+const NONE = NO_TIME;
 
 /**
- * Per person, the events matching any step are packed (epoch ms << 64 | step
- * mask) and sorted by time. For each step k, the chain that reached it with
+ * Per person, the events matching any step are packed (epoch ms, the lowest
+ * step matched, the step mask) and sorted. For each step k, the chain that reached it with
  * the latest start is kept: an event matching step 1 starts a chain; one
  * matching step k extends the chain at step k-1 (as it was before this event)
  * when that chain started at most the window before. This is ClickHouse's

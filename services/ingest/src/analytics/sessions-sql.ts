@@ -20,7 +20,7 @@ export const DEFAULT_SESSION_GAP_MS = 30 * 60 * 1000;
 
 const KEY_BITS = '281474976710655'; // 2^48 - 1
 /** Before any event time (and far from Int64 overflow when subtracted). */
-const NO_TIME = 'toInt64(-4611686018427387904)';
+export const NO_TIME = 'toInt64(-4611686018427387904)';
 const SIGN_BIT = '9223372036854775808';
 
 /**
