@@ -18,7 +18,7 @@ import {
   unpackedMsSql,
 } from './sessions-sql.js';
 
-/** Most steps of a funnel (a step set is a bit mask in a UInt64). */
+/** Most steps of a funnel (a step set is a bit mask in the low 32 bits of a packed event). */
 export const MAX_FUNNEL_STEPS = 32;
 /** Most breakdown values listed (by people at the first step). */
 export const MAX_BREAKDOWN_VALUES = 50;
