@@ -17,6 +17,7 @@ import {
   waitFor,
   type KafkaHandle,
 } from '@cdp/testkit';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus, BusMessage, ProduceRecord, Subscription } from '../bus.js';
 import { runBusContract } from '../contract.js';
@@ -121,6 +122,38 @@ if (brokers === undefined) {
       expect(seen).toEqual(java);
     });
 
+    it('stores every record once when a new topic answers "not the leader" for some partitions', async () => {
+      // Just after a topic is created, some partitions may refuse a produce
+      // while others store theirs; kafkajs then retries the whole request.
+      // Keyless records must go back to the partitions they were first sent
+      // to, or they are stored twice (and the idempotence sequence of the
+      // first partition is rolled back, which can drop a later batch).
+      // Counted from the partitions' end offsets, so nothing hides a duplicate.
+      const admin = new Kafka({ brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        for (let round = 0; round < 15; round++) {
+          const topic = unique('fresh');
+          await bus.ensureTopics([{ name: topic, partitions: 4 }]);
+          await bus.produce(topic, [
+            { key: null, value: 'a' },
+            { key: 'user-1', value: 'b' },
+            { key: null, value: 'c' },
+            { key: 'user-2', value: 'd' },
+            { key: null, value: 'e' },
+          ]);
+          await bus.produce(
+            topic,
+            Array.from({ length: 5 }, (_, i) => ({ key: null, value: `later-${i}` })),
+          );
+          const offsets = await admin.fetchTopicOffsets(topic);
+          expect(offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0)).toBe(10);
+        }
+      } finally {
+        await admin.disconnect();
+      }
+    });
+
     it('keeps per-key order across many concurrent produce calls (coalesced into shared requests)', async () => {
       const topic = unique('concurrent');
       await bus.ensureTopics([{ name: topic, partitions: 4 }]);
@@ -188,6 +221,7 @@ if (brokers === undefined) {
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(CdpError);
         expect(err).toMatchObject({ code: 'CDP_ERR_BUS_MESSAGE_TOO_LARGE', retryable: false });
+        // The next send goes out on a new producer (ProducerSession) and is acknowledged.
         await expect(lax.produce(topic, [{ key: 'k', value: 'fits' }])).resolves.toBeUndefined();
       } finally {
         await lax.close();

@@ -4,19 +4,14 @@
  * `CdpError`s that say whether a retry can help.
  */
 import { CdpError, createLogger, type Logger } from '@cdp/core';
-import {
-  CompressionTypes,
-  Kafka,
-  logLevel,
-  Partitioners,
-  type Admin,
-  type Producer,
-} from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { Bus, ProduceRecord, SubscribeOptions, Subscription, TopicSpec } from '../bus.js';
 import { translateKafkaError, type KafkaOperation } from './errors.js';
 import { kafkajsLogCreator } from './kafkajs-logger.js';
 import { resolveKafkaOptions, type KafkaBusOptions, type ResolvedKafkaOptions } from './options.js';
+import { stablePartitioner } from './partitioner.js';
 import { ProduceBatcher } from './produce-batcher.js';
+import { ProducerSession } from './producer-session.js';
 import { subscribeKafka } from './subscription.js';
 
 /** Same rule as Kafka's own: 1-249 of a-z A-Z 0-9 . _ - */
@@ -25,7 +20,8 @@ const TOPIC_NAME_RE = /^[a-zA-Z0-9._-]{1,249}$/;
 /**
  * Connects to Kafka and returns a `Bus` on it. The producer is idempotent
  * and waits for all in-sync replicas (`acks=-1`); keys pick partitions with
- * the Java client's murmur2 partitioner, so other Kafka clients agree.
+ * the Java client's murmur2 partitioner, so other Kafka clients agree; a
+ * keyless record keeps its partition across retries (`stablePartitioner`).
  *
  * Throws `CDP_ERR_CONFIG_INVALID` for bad options and a retryable
  * `CDP_ERR_BUS_UNAVAILABLE` when the brokers cannot be reached.
@@ -43,17 +39,19 @@ export async function createKafkaBus(opts: KafkaBusOptions): Promise<Bus> {
     logCreator: kafkajsLogCreator(logger),
   });
   const admin = kafka.admin();
-  const producer = kafka.producer({
-    idempotent: true,
-    // kafkajs keeps per-partition sequence numbers right only with one request in flight.
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-    // kafkajs refuses an idempotent producer without retries. Finite retries
-    // (rather than its default of forever) are what let produce() report an
-    // unreachable broker; the broker still deduplicates the retries it sees.
-    retry: { retries: Math.max(1, o.retries), initialRetryTime: 100, maxRetryTime: 2_000 },
-  });
+  const newProducer = (): Producer =>
+    kafka.producer({
+      idempotent: true,
+      // kafkajs keeps per-partition sequence numbers right only with one request in flight.
+      maxInFlightRequests: 1,
+      createPartitioner: stablePartitioner,
+      allowAutoTopicCreation: false,
+      // kafkajs refuses an idempotent producer without retries. Finite retries
+      // (rather than its default of forever) are what let produce() report an
+      // unreachable broker; the broker still deduplicates the retries it sees.
+      retry: { retries: Math.max(1, o.retries), initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
+  const producer = newProducer();
   try {
     await Promise.all([admin.connect(), producer.connect()]);
   } catch (err) {
@@ -61,7 +59,7 @@ export async function createKafkaBus(opts: KafkaBusOptions): Promise<Bus> {
     throw translateKafkaError(err, 'connect');
   }
   logger.info({ brokers: o.brokers, clientId: o.clientId }, 'bus_kafka_connected');
-  return new KafkaBus(kafka, admin, producer, o, logger);
+  return new KafkaBus(kafka, admin, new ProducerSession(producer, newProducer, logger), o, logger);
 }
 
 type State = 'open' | 'closing' | 'closed';
@@ -79,7 +77,7 @@ class KafkaBus implements Bus {
   constructor(
     private readonly kafka: Kafka,
     private readonly admin: Admin,
-    private readonly producer: Producer,
+    private readonly producer: ProducerSession,
     private readonly o: ResolvedKafkaOptions,
     private readonly logger: Logger,
   ) {
@@ -92,7 +90,7 @@ class KafkaBus implements Bus {
       produceTimeoutMs: o.produceTimeoutMs,
       translate: (err) => this.fail(err, 'produce'),
       send: async (request) => {
-        await this.producer.sendBatch({
+        await this.producer.send({
           acks: -1,
           compression,
           topicMessages: request.map(({ topic, records }) => ({
