@@ -14,6 +14,7 @@ COPY --from=build /app /app
 # The data directory must be writable by the unprivileged user the services run as.
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data
-EXPOSE 8080
+# 8080: ingest (all-in-one: ingest and the API); 8081: the API service run alone.
+EXPOSE 8080 8081
 USER node
-CMD ["node", "--max-semi-space-size=32", "packages/cli/dist/bin.js", "start"]
+CMD ["node", "--max-semi-space-size=32", "packages/platform/dist/main.js"]

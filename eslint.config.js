@@ -2,8 +2,46 @@
 // STYLE.md: only adapter modules may import kafkajs, @clickhouse/client or chdb.
 import tseslint from 'typescript-eslint';
 
+const adapterOnly = [
+  {
+    name: 'kafkajs',
+    message: 'Only the Kafka bus adapter (packages/bus/src/kafka) talks to kafkajs.',
+  },
+  {
+    name: '@clickhouse/client',
+    message: 'Only the warehouse adapter talks to @clickhouse/client.',
+  },
+  { name: 'chdb', message: 'Only the warehouse adapter talks to chDB.' },
+  { name: 'chdb/connection', message: 'Only the warehouse adapter talks to chDB.' },
+];
+// Services do not import each other: what two need lives in a package
+// (sources, http, analytics); only the all-in-one runner mounts several.
+const noService = (self, others) => [
+  'error',
+  {
+    paths: [
+      ...adapterOnly,
+      ...others.map((name) => ({
+        name,
+        message: `${self} does not import another service: move what both need to a package.`,
+      })),
+    ],
+  },
+];
+
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.cache/**', '.cdp-data/**', 'bench/**', '**/*.mjs', '**/*.config.ts', 'eslint.config.js'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '.cache/**',
+      '.cdp-data/**',
+      'bench/**',
+      '**/*.mjs',
+      '**/*.config.ts',
+      'eslint.config.js',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
@@ -17,14 +55,38 @@ export default tseslint.config(
       '@typescript-eslint/only-throw-error': 'off',
       // fastify handlers and test doubles are async by contract, with or without an await.
       '@typescript-eslint/require-await': 'off',
+      'no-restricted-imports': ['error', { paths: adapterOnly }],
+    },
+  },
+  {
+    files: ['services/ingest/src/**'],
+    rules: {
+      'no-restricted-imports': noService('ingest', [
+        '@cdp/api',
+        '@cdp/loader',
+        '@cdp/identity-service',
+      ]),
+    },
+  },
+  {
+    files: ['services/api/src/**'],
+    rules: {
+      'no-restricted-imports': noService('api', [
+        '@cdp/ingest',
+        '@cdp/loader',
+        '@cdp/identity-service',
+      ]),
+    },
+  },
+  {
+    files: ['packages/analytics/src/**', 'packages/attribution/src/**', 'packages/identity/src/**'],
+    rules: {
       'no-restricted-imports': [
         'error',
         {
           paths: [
-            { name: 'kafkajs', message: 'Only the Kafka bus adapter (packages/bus/src/kafka) talks to kafkajs.' },
-            { name: '@clickhouse/client', message: 'Only the warehouse adapter talks to @clickhouse/client.' },
-            { name: 'chdb', message: 'Only the warehouse adapter talks to chDB.' },
-            { name: 'chdb/connection', message: 'Only the warehouse adapter talks to chDB.' },
+            ...adapterOnly,
+            { name: 'fastify', message: 'Pure packages have no HTTP: routes live in a service.' },
           ],
         },
       ],
@@ -36,6 +98,10 @@ export default tseslint.config(
   },
   {
     files: ['**/*.test.ts'],
-    rules: { '@typescript-eslint/no-unsafe-member-access': 'off', '@typescript-eslint/no-unsafe-assignment': 'off', '@typescript-eslint/no-unsafe-argument': 'off' },
+    rules: {
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+    },
   },
 );

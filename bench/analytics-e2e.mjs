@@ -3,7 +3,7 @@
 // the same service the API uses (SQL in ClickHouse, models in Node).
 // Prints figures; not a test.
 //
-//   npx tsc -b services/ingest && node bench/analytics-e2e.mjs [--data sessions|random-touch]
+//   npx tsc -b services/api && node bench/analytics-e2e.mjs [--data sessions|random-touch]
 //
 // Env: BENCH_EVENTS (default 10000000), BENCH_PEOPLE (default 1000000),
 // BENCH_RUNS (default 3), BENCH_DATA_DIR (default: a fresh temp dir, removed).
@@ -12,11 +12,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createClickHouseWarehouse } from '../packages/warehouse/dist/index.js';
-import {
-  buildAttributionSql,
-  createAnalyticsService,
-  parseAttributionQuery,
-} from '../services/ingest/dist/analytics/index.js';
+import { buildAttributionSql, parseAttributionQuery } from '../packages/analytics/dist/index.js';
+import { createAnalyticsService } from '../services/api/dist/index.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 1_000_000);

@@ -53,7 +53,7 @@ const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
 // The same flags as `npm start`.
 const server = startChild(
-  ['--max-semi-space-size=32', join(root, 'packages/cli/dist/bin.js'), 'start'],
+  ['--max-semi-space-size=32', join(root, 'packages/platform/dist/main.js')],
   {
     CDP_DATA_DIR: dataDir,
     PORT: String(port),

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { createLogger, isCdpError } from '@cdp/core';
-import { openWarehouse } from '@cdp/warehouse';
+import { isCdpError } from '@cdp/core';
 import {
   api,
   apiStream,
@@ -15,8 +14,6 @@ import {
   splitSummary,
   table,
 } from './api-client.js';
-import { firstStartBanner } from './banner.js';
-import { loadRunnerConfig, startPlatform } from './platform.js';
 
 const HELP = `cdp: the customer data platform
 
@@ -86,40 +83,16 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   switch (cmd) {
+    // The runner is its own workspace (@cdp/platform); loaded only for these
+    // two commands, so the API commands stay a thin client.
     case 'start': {
-      const config = loadRunnerConfig(process.env);
-      const logger = createLogger({ service: 'cdp', level: config.LOG_LEVEL });
-      const platform = await startPlatform(config, logger);
-      process.stdout.write(firstStartBanner(platform.url, platform.credentials));
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'cdp_stopping');
-        platform.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error({ err }, 'cdp_stop_failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+      const { runStart } = await import('@cdp/platform');
+      await runStart(process.env);
       return -1;
     }
     case 'migrate': {
-      const config = loadRunnerConfig(process.env);
-      const logger = createLogger({ service: 'cdp', level: config.LOG_LEVEL });
-      const warehouse = await openWarehouse(config, logger);
-      try {
-        const r = await warehouse.migrate();
-        process.stdout.write(
-          `applied: ${r.applied.join(', ') || '(none)'}\nalready applied: ${r.alreadyApplied.length}\n`,
-        );
-      } finally {
-        await warehouse.close();
-      }
+      const { runMigrate } = await import('@cdp/platform');
+      await runMigrate(process.env);
       return 0;
     }
     case 'sources': {

@@ -1,8 +1,1 @@
-export {
-  startPlatform,
-  loadRunnerConfig,
-  runnerConfigSchema,
-  type RunnerConfig,
-  type RunningPlatform,
-} from './platform.js';
-export { firstStartBanner } from './banner.js';
+export * from './api-client.js';

@@ -12,7 +12,7 @@ import { createClickHouseWarehouse, type Warehouse } from '@cdp/warehouse';
 import { tempDir, waitFor, type TempDir } from '@cdp/testkit';
 import { createTopicValidators } from '@cdp/schemas';
 import { buildApp } from './app.js';
-import { createSourceRegistry } from './sources/source-registry.js';
+import { createSourceRegistry } from '@cdp/sources';
 
 const logger = createLogger({ service: 'ingest-test', level: 'silent' });
 
@@ -38,7 +38,6 @@ describe('ingest when the bus refuses events', () => {
       sources,
       topics: topicNames('cdp.'),
       logger,
-      adminToken: 'cdp_admin_test',
     });
   });
   afterAll(async () => {

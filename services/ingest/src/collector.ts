@@ -6,7 +6,7 @@ import { stampEvent, type StampEventOptions } from '@cdp/identity';
 import { enrich } from './domain/enrich.js';
 import type { IngestMetrics } from './metrics.js';
 import { normalizeEvent, type NormalizeOptions } from './pipeline/normalize.js';
-import type { Source } from './sources/source.js';
+import type { Source } from '@cdp/sources';
 
 /** Dead-letter payloads are cut at this size; the rest is not kept. */
 export const MAX_DEAD_LETTER_PAYLOAD = 64 * 1024;

@@ -5,16 +5,14 @@ import {
   platformConfigSchema,
   type PlatformConfig,
 } from '@cdp/core';
-import { identityRulesConfigSchema, type IdentityRulesConfig } from '@cdp/identity';
+import { sourcesConfigSchema, type SourcesConfig } from '@cdp/sources';
 
-/** Settings of the ingest service (HTTP collection and the management API). */
+/** Settings of the ingest service (HTTP collection). */
 export interface IngestOwnConfig {
   /** HTTP port. Default 8080. */
   PORT: number;
   /** Interface to listen on. Default `0.0.0.0`. */
   HOST: string;
-  /** Admin token for the management and data APIs; empty: read or create `$CDP_DATA_DIR/credentials.json`. */
-  CDP_ADMIN_TOKEN: string;
   /** Largest event, in bytes. Default 32 KiB (Segment's limit). */
   CDP_MAX_EVENT_BYTES: number;
   /** Largest batch request body, in bytes. Default 500 KiB (Segment's limit). */
@@ -27,27 +25,24 @@ export interface IngestOwnConfig {
   CDP_MAX_FUTURE_MS: number;
   /** Trust X-Forwarded-For (set when behind a load balancer). Default false. */
   CDP_TRUST_PROXY: boolean;
-  /** How often each instance reloads sources from the warehouse, in ms. Default 10,000. */
-  CDP_SOURCES_REFRESH_MS: number;
   /** Path the browser SDK is served at. Default `/s/c.js` (no word that ad blockers match). */
   CDP_SDK_PATH: string;
 }
 
-export type IngestConfig = PlatformConfig & IngestOwnConfig;
+/** Ingest's settings with the platform's and the sources' (write-key lookups, first-start credentials). */
+export type IngestConfig = PlatformConfig & SourcesConfig & IngestOwnConfig;
 
 export const ingestConfigSchema: JSONSchemaType<IngestOwnConfig> = {
   type: 'object',
   properties: {
     PORT: { type: 'integer', default: 8080, minimum: 0, maximum: 65535 },
     HOST: { type: 'string', default: '0.0.0.0' },
-    CDP_ADMIN_TOKEN: { type: 'string', default: '' },
     CDP_MAX_EVENT_BYTES: { type: 'integer', default: 32 * 1024, minimum: 1024 },
     CDP_MAX_BATCH_BYTES: { type: 'integer', default: 500 * 1024, minimum: 1024 },
     CDP_MAX_BATCH_EVENTS: { type: 'integer', default: 2500, minimum: 1 },
     CDP_MAX_DEPTH: { type: 'integer', default: 32, minimum: 2, maximum: 1000 },
     CDP_MAX_FUTURE_MS: { type: 'integer', default: 3_600_000, minimum: 0 },
     CDP_TRUST_PROXY: { type: 'boolean', default: false },
-    CDP_SOURCES_REFRESH_MS: { type: 'integer', default: 10_000, minimum: 100 },
     CDP_SDK_PATH: {
       type: 'string',
       default: '/s/c.js',
@@ -59,21 +54,14 @@ export const ingestConfigSchema: JSONSchemaType<IngestOwnConfig> = {
   additionalProperties: false,
 } as unknown as JSONSchemaType<IngestOwnConfig>;
 
-/**
- * The ingest service's settings when it runs alone: its own plus OneID's
- * merge rules, which the Person API normalises lookups with (they must be
- * the identity service's).
- */
-export type IngestServiceConfig = IngestConfig & IdentityRulesConfig;
-
 /** Validates the ingest service's environment once; every problem is reported together. */
 export function loadIngestConfig(
   env: Record<string, string | undefined>,
   known: readonly string[] = [],
-): Readonly<IngestServiceConfig> {
+): Readonly<IngestConfig> {
   const schema = mergeConfigSchemas(
-    mergeConfigSchemas(platformConfigSchema, ingestConfigSchema),
-    identityRulesConfigSchema,
+    mergeConfigSchemas(platformConfigSchema, sourcesConfigSchema),
+    ingestConfigSchema,
   );
   return loadConfig(schema, env, {
     ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'],

@@ -5,13 +5,11 @@
  */
 import { backboneTopicSpecs, createLogger, topics as topicNames } from '@cdp/core';
 import { openBus } from '@cdp/bus';
-import { identityRulesFrom } from '@cdp/identity';
 import { openWarehouse } from '@cdp/warehouse';
+import { startSources } from '@cdp/sources';
 import { buildApp } from './app.js';
-import { bootstrapCredentials } from './bootstrap.js';
 import { loadIngestConfig } from './config.js';
 import { loadSdkScript } from './sdk-script.js';
-import { createSourceRegistry } from './sources/source-registry.js';
 
 const config = loadIngestConfig(process.env);
 const logger = createLogger({ service: 'ingest', level: config.LOG_LEVEL });
@@ -21,18 +19,9 @@ const warehouse = await openWarehouse(config, logger);
 await warehouse.migrate();
 const bus = await openBus(config, logger);
 await bus.ensureTopics(backboneTopicSpecs(config.CDP_TOPIC_PREFIX, config.CDP_TOPIC_PARTITIONS));
-const sources = createSourceRegistry({
-  warehouse,
-  logger,
-  refreshMs: config.CDP_SOURCES_REFRESH_MS,
-});
-await sources.start();
-const creds = await bootstrapCredentials({
-  dataDir: config.CDP_DATA_DIR,
-  sources,
-  adminToken: config.CDP_ADMIN_TOKEN,
-  logger,
-});
+// Ingest only reads write keys; the first start also creates the default
+// source and credentials.json, whose admin token the API service uses.
+const { sources, credentials: creds } = await startSources({ warehouse, logger, config });
 if (creds.created)
   logger.info(
     { writeKey: creds.created.writeKey, credentials: creds.credentialsPath },
@@ -44,10 +33,8 @@ const app = await buildApp({
   sources,
   topics: t,
   logger,
-  adminToken: creds.adminToken,
   limits: config,
   sdkScript: await loadSdkScript(),
-  identityRules: identityRulesFrom(config),
 });
 await app.listen({ port: config.PORT, host: config.HOST });
 

@@ -19,34 +19,12 @@
  * All matching is case-insensitive, as in GA4.
  */
 
+import { CHANNELS, type Channel } from '@cdp/analytics';
 import { BoundedCache } from './bounded-cache.js';
 import { hostParts, isSameSite, normalizeHost } from './host.js';
 
-/** The GA4 default channel groups, in rule order, plus `Unassigned`. */
-export const CHANNELS = [
-  'Direct',
-  'Cross-network',
-  'Paid Shopping',
-  'Paid Search',
-  'Paid Social',
-  'Paid Video',
-  'Display',
-  'Paid Other',
-  'Organic Shopping',
-  'Organic Social',
-  'Organic Video',
-  'Organic Search',
-  'Referral',
-  'Email',
-  'Affiliates',
-  'Audio',
-  'SMS',
-  'Mobile Push Notifications',
-  'Unassigned',
-] as const;
-
-/** One GA4 default channel group. */
-export type Channel = (typeof CHANNELS)[number];
+// The list is shared with analytics (the channel columns of its reports).
+export { CHANNELS, type Channel };
 
 /** The site categories GA4 ships lists for (`SOURCE_CATEGORY_*`). */
 export type SourceCategory = 'shopping' | 'search' | 'social' | 'video';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEventValidator } from '@cdp/schemas';
 import { batchItems, normalizeEvent, typeFromPath } from './normalize.js';
-import { depthExceeds, parseJsonBody } from './parse-body.js';
+import { depthExceeds, parseJsonBody } from '@cdp/http';
 
 const opts = {
   validate: createEventValidator(),

@@ -1,6 +1,6 @@
 import type { EventType, EventValidator, SchemaProblem } from '@cdp/schemas';
 import { EVENT_TYPES } from '@cdp/schemas';
-import { depthExceeds } from './parse-body.js';
+import { depthExceeds } from '@cdp/http';
 
 /** A Segment-spec call after normalisation: ids are strings, `messageId` and `type` are set. */
 export interface NormalizedEvent extends Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { CdpError } from '@cdp/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IngestContext } from '../app.js';
-import { originAllowed, secretsEqual, type Source } from '../sources/source.js';
+import type { IngestContext } from '../context.js';
+import { originAllowed, type Source } from '@cdp/sources';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,18 +58,4 @@ export function checkOrigin(req: FastifyRequest, reply: FastifyReply, source: So
     .header('access-control-allow-origin', origin)
     .header('access-control-expose-headers', 'Retry-After')
     .header('vary', 'Origin');
-}
-
-/** Guards the management and data APIs: `Authorization: Bearer <admin token>`, never a write key. */
-export function requireAdmin(ctx: IngestContext, req: FastifyRequest): void {
-  const h = req.headers.authorization;
-  if (typeof h !== 'string' || h.slice(0, 7).toLowerCase() !== 'bearer ') {
-    throw new CdpError('CDP_ERR_API_UNAUTHORIZED', { field: 'authorization' });
-  }
-  if (!secretsEqual(h.slice(7).trim(), ctx.deps.adminToken)) {
-    throw new CdpError('CDP_ERR_API_UNAUTHORIZED', {
-      field: 'authorization',
-      message: 'The admin token is not valid (write keys cannot use the management API)',
-    });
-  }
 }

@@ -1,7 +1,7 @@
 import { CdpError } from '@cdp/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IngestContext } from '../app.js';
-import { parseJsonBody } from '../pipeline/parse-body.js';
+import type { IngestContext } from '../context.js';
+import { parseJsonBody } from '@cdp/http';
 import { batchItems, typeFromPath } from '../pipeline/normalize.js';
 import { authenticateSource, checkOrigin, writeKeyOf } from './auth.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { IngestContext } from '../app.js';
+import type { IngestContext } from '../context.js';
 
 /**
  * CORS preflights for the collection API. A preflight carries no write key,

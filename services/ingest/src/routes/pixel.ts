@@ -1,8 +1,8 @@
 import { CdpError, isCdpError } from '@cdp/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { IngestContext } from '../app.js';
+import type { IngestContext } from '../context.js';
 import type { RequestContext } from '../collector.js';
-import { redirectAllowed } from '../sources/source.js';
+import { redirectAllowed } from '@cdp/sources';
 
 /** A transparent 1x1 GIF. */
 export const PIXEL_GIF = Buffer.from(

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { CdpError } from '@cdp/core';
-import type { IngestContext } from '../app.js';
+import type { IngestContext } from '../context.js';
 
 /**
  * Serves the browser SDK at `CDP_SDK_PATH` (default `/s/c.js`: no word that

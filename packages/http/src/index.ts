@@ -1,0 +1,6 @@
+export { createHttpServer, registerByteBodies, type HttpServerOptions } from './server.js';
+export { cdpErrorHandler, toCdpError, type BeforeErrorReply } from './errors.js';
+export { registerHealthRoutes, type HealthDeps, type ReadinessCheck } from './health.js';
+export { jsonBody } from './json-body.js';
+export { decodeBody, looksLikeJsonObject } from './decode-body.js';
+export { DEFAULT_MAX_DEPTH, depthExceeds, parseJsonBody } from './parse-body.js';

@@ -1,0 +1,202 @@
+import type { JSONSchemaType } from '@cdp/core';
+import {
+  backboneTopicSpecs,
+  createLogger,
+  loadConfig,
+  mergeConfigSchemas,
+  platformConfigSchema,
+  topics as topicNames,
+  type Logger,
+} from '@cdp/core';
+import { openBus, type Bus } from '@cdp/bus';
+import { openWarehouse, type Warehouse } from '@cdp/warehouse';
+import { apiConfigSchema, registerApi, type ApiConfig } from '@cdp/api';
+import { createHttpServer } from '@cdp/http';
+import {
+  createIngestMetrics,
+  ingestConfigSchema,
+  ingestServerOptions,
+  loadSdkScript,
+  registerIngest,
+  type IngestConfig,
+} from '@cdp/ingest';
+import { sourcesConfigSchema, startSources, type BootstrapResult } from '@cdp/sources';
+import { createLoader, loaderConfigSchema, type LoaderConfig } from '@cdp/loader';
+import {
+  createIdentityService,
+  identityConfigSchema,
+  identityRulesFrom,
+  type IdentityConfig,
+  type IdentityService,
+} from '@cdp/identity-service';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every setting of the all-in-one runner: the platform's, the sources',
+ * ingest's, the API's, the loader's and identity's. The API is served on
+ * ingest's `PORT`, so `CDP_API_PORT` and `CDP_API_HOST` are accepted but unused
+ * here (as `CDP_LOADER_PORT` is).
+ */
+export type RunnerConfig = IngestConfig & ApiConfig & LoaderConfig & IdentityConfig;
+
+export const runnerConfigSchema = mergeConfigSchemas(
+  mergeConfigSchemas(
+    mergeConfigSchemas(
+      mergeConfigSchemas(
+        mergeConfigSchemas(platformConfigSchema, sourcesConfigSchema),
+        ingestConfigSchema,
+      ),
+      apiConfigSchema,
+    ),
+    loaderConfigSchema,
+  ),
+  identityConfigSchema,
+) as JSONSchemaType<RunnerConfig>;
+
+export function loadRunnerConfig(env: Record<string, string | undefined>): Readonly<RunnerConfig> {
+  // CDP_URL is the CLI's own (where API commands send requests).
+  return loadConfig(runnerConfigSchema, env, {
+    ownPrefixes: ['CDP_', 'KAFKA_', 'CLICKHOUSE_'],
+    known: ['CDP_URL'],
+  });
+}
+
+export interface RunningPlatform {
+  /** Base URL the HTTP API listens on. */
+  readonly url: string;
+  readonly bus: Bus;
+  readonly warehouse: Warehouse;
+  readonly credentials: BootstrapResult;
+  readonly logger: Logger;
+  /** The identity service, unless `CDP_IDENTITY_ENABLED=false`. */
+  readonly identity: IdentityService | undefined;
+  /** Shuts everything down in reverse order of start. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root of the all-in-one runner: every service in one
+ * process, on whichever adapters the settings pick (embedded by default).
+ * Each part starts in order and pushes its stop onto `stack`, which closes
+ * in reverse; a further service (tag engine, audiences) is one more block
+ * and one more stack entry, and its HTTP routes one more API area.
+ */
+export async function startPlatform(
+  config: Readonly<RunnerConfig>,
+  logger = createLogger({ service: 'cdp', level: config.LOG_LEVEL }),
+): Promise<RunningPlatform> {
+  const stack: { name: string; close: () => Promise<void> | void }[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const s of stack.splice(0).reverse()) {
+      try {
+        await s.close();
+      } catch (err) {
+        logger.error({ err, part: s.name }, 'shutdown_step_failed');
+      }
+    }
+  };
+  try {
+    const t = topicNames(config.CDP_TOPIC_PREFIX);
+    const warehouse = await openWarehouse(config, logger.child({ part: 'warehouse' }));
+    stack.push({ name: 'warehouse', close: () => warehouse.close() });
+    const migrations = await warehouse.migrate();
+    logger.info({ kind: warehouse.kind, applied: migrations.applied }, 'warehouse_ready');
+
+    const bus = await openBus(config, logger.child({ part: 'bus' }));
+    stack.push({ name: 'bus', close: () => bus.close() });
+    await bus.ensureTopics(
+      backboneTopicSpecs(config.CDP_TOPIC_PREFIX, config.CDP_TOPIC_PARTITIONS),
+    );
+    logger.info({ kind: bus.kind }, 'bus_ready');
+
+    const { sources, credentials } = await startSources({ warehouse, logger, config });
+    stack.push({ name: 'sources', close: () => sources.stop() });
+
+    const identityRules = identityRulesFrom(config);
+    const stampInIngest = config.CDP_IDENTITY_ENABLED && config.CDP_IDENTITY_STAMP_IN_INGEST;
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
+    const loader = createLoader({
+      bus,
+      warehouse,
+      topics: t,
+      // Ingest stamps one_id on the events it puts on cdp.events.raw, unless
+      // a stamper does it on the way to cdp.events.resolved.
+      eventsTopic: config.CDP_IDENTITY_ENABLED && !stampInIngest ? t.eventsResolved : t.eventsRaw,
+      logger: logger.child({ component: 'loader' }),
+      flushIntervalMs: config.CDP_LOADER_FLUSH_MS,
+      maxRows: config.CDP_LOADER_MAX_ROWS,
+      groupPrefix: config.CDP_TOPIC_PREFIX,
+      registry,
+    });
+    await loader.start();
+    stack.push({ name: 'loader', close: () => loader.stop() });
+
+    // OneID: in one process ingest stamps events itself, reading the
+    // resolver's graph (no stamper hop through the bus); the resolver takes
+    // the links from cdp.identity.links as it does distributed.
+    let identity: IdentityService | undefined;
+    if (config.CDP_IDENTITY_ENABLED) {
+      identity = createIdentityService({
+        bus,
+        warehouse,
+        topics: t,
+        logger: logger.child({ component: 'identity' }),
+        rules: identityRules,
+        registry,
+        groupPrefix: config.CDP_TOPIC_PREFIX,
+        stamperCache: 'graph',
+        stamper: !stampInIngest,
+      });
+      const started = identity;
+      await started.start();
+      stack.push({ name: 'identity', close: () => started.stop() });
+    } else {
+      logger.warn('identity_disabled');
+    }
+
+    // One port for everything HTTP: ingest's collection routes and the API
+    // are two encapsulated plugins on one server, each with its own error
+    // handling (ingest dead-letters refused collection requests; the API
+    // checks the admin token). A later HTTP service is one more plugin here.
+    const ingestDeps = {
+      bus,
+      warehouse,
+      sources,
+      topics: t,
+      logger: logger.child({ component: 'ingest' }),
+      limits: config,
+      metrics: createIngestMetrics({ registry }),
+      sdkScript: await loadSdkScript(),
+      stamper:
+        identity && stampInIngest
+          ? { linksTopic: t.identityLinks, options: identity.stampOptions() }
+          : undefined,
+    };
+    const serverOptions = ingestServerOptions(ingestDeps);
+    const app = createHttpServer({ logger: ingestDeps.logger, ...serverOptions });
+    await registerIngest(app, ingestDeps);
+    await registerApi(app, {
+      bus,
+      warehouse,
+      sources,
+      topics: t,
+      logger: logger.child({ component: 'api' }),
+      adminToken: credentials.adminToken,
+      identityRules,
+      maxBodyBytes: serverOptions.bodyLimit,
+    });
+    const address = await app.listen({ port: config.PORT, host: config.HOST });
+    stack.push({ name: 'http', close: () => app.close() });
+    const port = (app.server.address() as { port: number }).port;
+    const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST}:${port}`;
+    logger.info(
+      { address, bus: bus.kind, warehouse: warehouse.kind, dataDir: config.CDP_DATA_DIR },
+      'cdp_started',
+    );
+    return { url, bus, warehouse, credentials, logger, identity, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

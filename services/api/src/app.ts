@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  cdpErrorHandler,
+  createHttpServer,
+  registerByteBodies,
+  registerHealthRoutes,
+} from '@cdp/http';
+import { requireAdmin } from './auth.js';
+import type { ApiArea, ApiContext, ApiDeps } from './context.js';
+import { analyticsArea } from './routes/analytics.js';
+import { personsArea } from './routes/persons.js';
+import { sourcesArea } from './routes/sources.js';
+import { sqlArea } from './routes/sql.js';
+
+/** The areas every API serves; more are added with `ApiDeps.extraAreas`. */
+export const API_AREAS: readonly ApiArea[] = [sourcesArea, sqlArea, personsArea, analyticsArea];
+
+/** The default cap on a request body: ingest's default (4 x its 500 KiB batch limit). */
+export const DEFAULT_API_BODY_BYTES = 4 * 500 * 1024;
+
+/**
+ * Mounts the management and data API on `app` as one encapsulated plugin:
+ * every area's routes behind the admin token (`Authorization: Bearer`),
+ * bodies kept as bytes for the routes to parse, and errors answered with
+ * their catalogue code (nothing is dead-lettered: that is ingest's).
+ */
+export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const ctx: ApiContext = { deps, now: deps.now ?? Date.now };
+  const areas = [...API_AREAS, ...(deps.extraAreas ?? [])];
+  await app.register(async (api) => {
+    registerByteBodies(api, deps.maxBodyBytes ?? DEFAULT_API_BODY_BYTES);
+    api.setErrorHandler(cdpErrorHandler());
+    api.addHook('onRequest', async (req) => requireAdmin(deps.adminToken, req));
+    for (const area of areas) await area.register(api, ctx);
+  });
+}
+
+/** Options of {@link buildApiApp} beyond the API's own dependencies. */
+export interface ApiAppOptions extends ApiDeps {
+  /** Served at `/metrics`. Default: a new registry with the process's default metrics. */
+  readonly registry?: Registry;
+  /** Trust X-Forwarded-For (behind a load balancer). Default false. */
+  readonly trustProxy?: boolean;
+}
+
+/** Builds the standalone API app (health and metrics included) without listening. */
+export async function buildApiApp(opts: ApiAppOptions): Promise<FastifyInstance> {
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_API_BODY_BYTES;
+  const app = createHttpServer({
+    logger: opts.logger,
+    trustProxy: opts.trustProxy ?? false,
+    bodyLimit: maxBodyBytes,
+  });
+  let registry = opts.registry;
+  if (registry === undefined) {
+    registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
+  }
+  registerHealthRoutes(app, { bus: opts.bus, warehouse: opts.warehouse, registry });
+  await registerApi(app, opts);
+  return app;
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger, Topics } from '@cdp/core';
+import type { Bus } from '@cdp/bus';
+import type { IdentityRules } from '@cdp/identity';
+import type { SourceRegistry } from '@cdp/sources';
+import type { Warehouse } from '@cdp/warehouse';
+
+export interface ApiDeps {
+  /** Person splits and deletes go to the resolver through the bus. */
+  readonly bus: Bus;
+  readonly warehouse: Warehouse;
+  readonly sources: SourceRegistry;
+  readonly topics: Topics;
+  readonly logger: Logger;
+  /** The admin token every route of the API requires. */
+  readonly adminToken: string;
+  readonly now?: () => number;
+  /** OneID rules (normalisation, priority) for the Person API; must match the resolver's. Default: the defaults. */
+  readonly identityRules?: IdentityRules | undefined;
+  /** Largest request body after decompression, in bytes. Default 2,048,000 (ingest's default cap). */
+  readonly maxBodyBytes?: number;
+  /** Areas mounted after the built-in ones (sources, sql, persons, analytics). */
+  readonly extraAreas?: readonly ApiArea[];
+}
+
+/** What the route modules share. */
+export interface ApiContext {
+  readonly deps: ApiDeps;
+  readonly now: () => number;
+}
+
+/**
+ * One area of the API (sources, persons, ...): a route module. Its routes
+ * are mounted inside the API plugin, so they are behind the admin token and
+ * answer errors as the API does.
+ */
+export interface ApiArea {
+  readonly name: string;
+  register(app: FastifyInstance, ctx: ApiContext): void | Promise<void>;
+}

@@ -1,0 +1,17 @@
+export {
+  API_AREAS,
+  DEFAULT_API_BODY_BYTES,
+  buildApiApp,
+  registerApi,
+  type ApiAppOptions,
+} from './app.js';
+export type { ApiArea, ApiContext, ApiDeps } from './context.js';
+export { requireAdmin } from './auth.js';
+export { apiConfigSchema, loadApiConfig, type ApiConfig, type ApiOwnConfig } from './config.js';
+export {
+  createAnalyticsService,
+  type AnalyticsDeps,
+  type AnalyticsService,
+} from './analytics-service.js';
+export { registerPersonRoutes, type PersonRoutesOptions } from './routes/persons.js';
+export { sourceView } from './routes/sources.js';

@@ -1,0 +1,45 @@
+/**
+ * Composition root of the API service run on its own (distributed mode):
+ * reads settings, opens the bus and the warehouse, serves the management and
+ * data API on `CDP_API_PORT`, and shuts down in reverse order on SIGTERM.
+ */
+import { backboneTopicSpecs, createLogger, topics as topicNames } from '@cdp/core';
+import { openBus } from '@cdp/bus';
+import { identityRulesFrom } from '@cdp/identity';
+import { startSources } from '@cdp/sources';
+import { openWarehouse } from '@cdp/warehouse';
+import { buildApiApp } from './app.js';
+import { loadApiConfig } from './config.js';
+
+const config = loadApiConfig(process.env);
+const logger = createLogger({ service: 'api', level: config.LOG_LEVEL });
+const t = topicNames(config.CDP_TOPIC_PREFIX);
+
+const warehouse = await openWarehouse(config, logger);
+await warehouse.migrate();
+const bus = await openBus(config, logger);
+await bus.ensureTopics(backboneTopicSpecs(config.CDP_TOPIC_PREFIX, config.CDP_TOPIC_PARTITIONS));
+// The same first-start credentials as ingest's: with a shared data directory
+// (docker-compose.yml) whichever starts first writes them, the other reads.
+const { sources, credentials: creds } = await startSources({ warehouse, logger, config });
+const app = await buildApiApp({
+  bus,
+  warehouse,
+  sources,
+  topics: t,
+  logger,
+  adminToken: creds.adminToken,
+  identityRules: identityRulesFrom(config),
+});
+await app.listen({ port: config.CDP_API_PORT, host: config.CDP_API_HOST });
+
+const shutdown = async (signal: string): Promise<void> => {
+  logger.info({ signal }, 'api_stopping');
+  await app.close();
+  sources.stop();
+  await bus.close();
+  await warehouse.close();
+  process.exit(0);
+};
+process.once('SIGTERM', (s) => void shutdown(s));
+process.once('SIGINT', (s) => void shutdown(s));
