@@ -65,6 +65,7 @@ export default tseslint.config(
         '@cdp/api',
         '@cdp/loader',
         '@cdp/identity-service',
+        '@cdp/tag-engine',
       ]),
     },
   },
@@ -75,11 +76,28 @@ export default tseslint.config(
         '@cdp/ingest',
         '@cdp/loader',
         '@cdp/identity-service',
+        '@cdp/tag-engine',
       ]),
     },
   },
   {
-    files: ['packages/analytics/src/**', 'packages/attribution/src/**', 'packages/identity/src/**'],
+    files: ['services/tag-engine/src/**'],
+    rules: {
+      'no-restricted-imports': noService('tag-engine', [
+        '@cdp/api',
+        '@cdp/ingest',
+        '@cdp/loader',
+        '@cdp/identity-service',
+      ]),
+    },
+  },
+  {
+    files: [
+      'packages/analytics/src/**',
+      'packages/attribution/src/**',
+      'packages/identity/src/**',
+      'packages/tags/src/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isCdpError } from '@cdp/core';
 import {
@@ -30,6 +31,13 @@ Usage:
   cdp persons split <oneId> <type>=<value>...      move identifiers (and their events) to a new person, kept apart
   cdp persons export <oneId> [> file.ndjson]       everything about the person, as NDJSON
   cdp persons delete <oneId>                       erase the person (GDPR); its ids are never reused
+  cdp tags list                    tag definitions (built-ins included) and the tags each produces
+  cdp tags get <name>              one definition (by its name or a tag it produces)
+  cdp tags apply <file.json>       create or replace the definitions in a file (one or an array)
+  cdp tags delete <name>           delete a definition (its values are removed on the next run)
+  cdp tags recompute [--full]      run the tag engine now and print what it did
+  cdp tags distribution <tag>      how many people have each value
+  cdp tags runs                    run history
   cdp attribution [--conversion E] [--from D] [--to D] [--lookback N] [--models a,b] [--classifier ga4|snowplow] [--transform t]
                                    credit per channel and model, top paths (default: Order Completed, last 30 days)
   cdp funnel <event1> <event2> ... [--window S] [--from D] [--to D]   people per step, conversion, median time
@@ -74,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
       start: { type: 'string' },
       end: { type: 'string' },
       json: { type: 'boolean' },
+      full: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -201,6 +210,83 @@ async function main(argv: string[]): Promise<number> {
         throw new Error(
           `unknown persons command ${sub ?? ''} (lookup, get, split, export, delete)`,
         );
+      return 0;
+    }
+    case 'tags': {
+      const target = await resolveTarget(values, process.env);
+      const pretty = (v: unknown): void => {
+        process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+      };
+      const tagPath = (name: string | undefined, usage: string): string => {
+        if (!name) throw new Error(`usage: ${usage}`);
+        return `/v1/tags/${encodeURIComponent(name)}`;
+      };
+      if (sub === 'list' || sub === undefined) {
+        const r = await api<{
+          tags: {
+            name: string;
+            type: string;
+            enabled: boolean;
+            builtin: boolean;
+            version: number;
+            tags: { name: string }[];
+          }[];
+        }>(target, 'GET', '/v1/tags');
+        if (values.json) pretty(r.tags);
+        else
+          process.stdout.write(
+            `${table(r.tags.map((t) => ({ name: t.name, type: t.type, enabled: t.enabled, builtin: t.builtin, version: t.version, tags: t.tags.map((o) => o.name).join(',') })))}\n`,
+          );
+      } else if (sub === 'get') {
+        pretty(await api(target, 'GET', tagPath(arg, 'cdp tags get <name>')));
+      } else if (sub === 'apply') {
+        if (!arg) throw new Error('usage: cdp tags apply <file.json>');
+        const parsed = JSON.parse(await readFile(arg, 'utf8')) as unknown;
+        for (const def of Array.isArray(parsed) ? parsed : [parsed]) {
+          const name = (def as { name?: unknown }).name;
+          if (typeof name !== 'string') throw new Error(`${arg}: every definition needs a name`);
+          const exists = await api(target, 'GET', tagPath(name, '')).then(
+            () => true,
+            (e: unknown) => {
+              if (e instanceof Error && e.message.startsWith('404 ')) return false;
+              throw e;
+            },
+          );
+          const r = await api<{ tag: { name: string; version: number } }>(
+            target,
+            exists ? 'PUT' : 'POST',
+            exists ? tagPath(name, '') : '/v1/tags',
+            def,
+          );
+          process.stdout.write(
+            `${exists ? 'updated' : 'created'} ${r.tag.name} (version ${r.tag.version})\n`,
+          );
+        }
+      } else if (sub === 'delete') {
+        await api(target, 'DELETE', tagPath(arg, 'cdp tags delete <name>'));
+        process.stdout.write(`deleted ${arg ?? ''}\n`);
+      } else if (sub === 'recompute') {
+        const r = await api<{ run: Record<string, unknown> }>(
+          target,
+          'POST',
+          '/v1/tags/recompute',
+          values.full ? { full: true } : {},
+        );
+        pretty(r.run);
+      } else if (sub === 'distribution') {
+        const r = await api<{ people: number; values: { value: unknown; count: number }[] }>(
+          target,
+          'GET',
+          `${tagPath(arg, 'cdp tags distribution <tag>')}/distribution`,
+        );
+        if (values.json) pretty(r);
+        else process.stdout.write(`${r.people} people\n${table(r.values)}\n`);
+      } else if (sub === 'runs') {
+        const r = await api<{ runs: Record<string, unknown>[] }>(target, 'GET', '/v1/tags/runs');
+        process.stdout.write(
+          values.json ? `${JSON.stringify(r.runs, null, 2)}\n` : `${table(r.runs)}\n`,
+        );
+      } else throw new Error(`unknown tags command ${sub}`);
       return 0;
     }
     case 'attribution': {

@@ -92,6 +92,14 @@ export const ERROR_CATALOGUE = {
     statusCode: 503,
     message: 'The identity resolver did not answer in time; the operation is queued, try again',
   },
+  // Tag engine
+  CDP_ERR_TAG_INVALID: { statusCode: 400, message: 'The tag definition is not valid' },
+  CDP_ERR_TAG_NOT_FOUND: { statusCode: 404, message: 'No tag definition with this name' },
+  CDP_ERR_TAG_EXISTS: {
+    statusCode: 409,
+    message: 'A tag definition with this name exists (use PUT to change it)',
+  },
+  CDP_ERR_TAG_RUN_FAILED: { statusCode: 500, message: 'The tag computation failed' },
   CDP_ERR_CONFIG_INVALID: { statusCode: 500, message: 'The configuration is not valid' },
   CDP_ERR_INTERNAL: { statusCode: 500, message: 'Internal error' },
 } as const satisfies Record<string, { statusCode: number; message: string }>;
@@ -140,4 +148,9 @@ export class CdpError extends Error {
 
 export function isCdpError(e: unknown): e is CdpError {
   return e instanceof CdpError;
+}
+
+/** Whether a string is a code of the catalogue (e.g. one another service answered with). */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CATALOGUE, code);
 }

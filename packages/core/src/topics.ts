@@ -39,3 +39,10 @@ export function backboneTopicSpecs(
     { name: t.identityMerges, partitions: 1 },
   ];
 }
+
+/**
+ * The source id of events the platform derives itself (`Tier Upgraded`,
+ * later `Audience Entered`): they land in `events` like any other, but are
+ * not a person's own activity, so person-level facts leave them out.
+ */
+export const DERIVED_SOURCE_ID = 'cdp-derived';

@@ -4,3 +4,4 @@ export { registerHealthRoutes, type HealthDeps, type ReadinessCheck } from './he
 export { jsonBody } from './json-body.js';
 export { decodeBody, looksLikeJsonObject } from './decode-body.js';
 export { DEFAULT_MAX_DEPTH, depthExceeds, parseJsonBody } from './parse-body.js';
+export { requireAdmin } from './auth.js';

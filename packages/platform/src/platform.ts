@@ -29,6 +29,12 @@ import {
   type IdentityConfig,
   type IdentityService,
 } from '@cdp/identity-service';
+import {
+  createTagEngineRunner,
+  tagEngineConfigSchema,
+  type TagEngineConfig,
+  type TagEngineRunner,
+} from '@cdp/tag-engine';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -37,7 +43,11 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
  * ingest's `PORT`, so `CDP_API_PORT` and `CDP_API_HOST` are accepted but unused
  * here (as `CDP_LOADER_PORT` is).
  */
-export type RunnerConfig = IngestConfig & ApiConfig & LoaderConfig & IdentityConfig;
+export type RunnerConfig = IngestConfig &
+  ApiConfig &
+  LoaderConfig &
+  IdentityConfig &
+  TagEngineConfig;
 
 export const runnerConfigSchema = mergeConfigSchemas(
   mergeConfigSchemas(
@@ -50,7 +60,7 @@ export const runnerConfigSchema = mergeConfigSchemas(
     ),
     loaderConfigSchema,
   ),
-  identityConfigSchema,
+  mergeConfigSchemas(identityConfigSchema, tagEngineConfigSchema),
 ) as JSONSchemaType<RunnerConfig>;
 
 export function loadRunnerConfig(env: Record<string, string | undefined>): Readonly<RunnerConfig> {
@@ -70,6 +80,8 @@ export interface RunningPlatform {
   readonly logger: Logger;
   /** The identity service, unless `CDP_IDENTITY_ENABLED=false`. */
   readonly identity: IdentityService | undefined;
+  /** The tag engine, unless `CDP_TAGS_ENABLED=false`. */
+  readonly tags: TagEngineRunner | undefined;
   /** Shuts everything down in reverse order of start. */
   close(): Promise<void>;
 }
@@ -175,7 +187,27 @@ export async function startPlatform(
     };
     const serverOptions = ingestServerOptions(ingestDeps);
     const app = createHttpServer({ logger: ingestDeps.logger, ...serverOptions });
-    await registerIngest(app, ingestDeps);
+    const ingest = await registerIngest(app, ingestDeps);
+
+    // The tag engine: its own warehouse connection (on chDB, its own
+    // session: a long tag run does not hold up loading or API queries), tier
+    // changes into ingest's own path in process.
+    let tags: TagEngineRunner | undefined;
+    if (config.CDP_TAGS_ENABLED) {
+      const tagWarehouse = await openWarehouse(config, logger.child({ part: 'tag-warehouse' }));
+      stack.push({ name: 'tag-warehouse', close: () => tagWarehouse.close() });
+      tags = createTagEngineRunner({
+        warehouse: tagWarehouse,
+        bus,
+        topics: t,
+        logger: logger.child({ component: 'tag-engine' }),
+        events: { track: (calls) => ingest.derivedEvents.track(calls) },
+        intervalMs: config.CDP_TAGS_INTERVAL * 1000,
+        definitionsDir: config.CDP_TAGS_DIR,
+        loadMarginMs: config.CDP_TAGS_LOAD_MARGIN_MS,
+        partitions: config.CDP_TOPIC_PARTITIONS,
+      });
+    }
     await registerApi(app, {
       bus,
       warehouse,
@@ -185,16 +217,22 @@ export async function startPlatform(
       adminToken: credentials.adminToken,
       identityRules,
       maxBodyBytes: serverOptions.bodyLimit,
+      tags: tags?.service,
     });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     stack.push({ name: 'http', close: () => app.close() });
+    if (tags) {
+      const started = tags;
+      await started.start();
+      stack.push({ name: 'tag-engine', close: () => started.stop() });
+    }
     const port = (app.server.address() as { port: number }).port;
     const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST}:${port}`;
     logger.info(
       { address, bus: bus.kind, warehouse: warehouse.kind, dataDir: config.CDP_DATA_DIR },
       'cdp_started',
     );
-    return { url, bus, warehouse, credentials, logger, identity, close: closeAll };
+    return { url, bus, warehouse, credentials, logger, identity, tags, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

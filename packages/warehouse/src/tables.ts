@@ -27,6 +27,21 @@ export const TABLES = {
   identityAudit: 'identity_audit',
   /** View: every event with `person_id` resolved through `person_overrides`. Use it for person-level queries. */
   eventsByPerson: 'events_by_person',
+  /** Tags: definitions as data, versioned. */
+  tagDefinitions: 'tag_definitions',
+  /** Tags: what tags need from each person's events (recomputed for changed people). */
+  personFacts: 'person_facts',
+  /** Tags: every person's current tags, one row (a map) per person. */
+  personTagState: 'person_tag_state',
+  /** Tags: one row per person and tag, latest wins; sorted by tag. */
+  personTags: 'person_tags',
+  /** Tags: every member tier change. */
+  tierHistory: 'tier_history',
+  /** Tags: run history (and the watermarks incremental runs start from). */
+  tagRuns: 'tag_runs',
+  /** Tags: a run's scratch tables, dropped when it ends. */
+  tagRunPeople: 'tag_run_people',
+  tagRunChanges: 'tag_run_changes',
   /** Which migrations ran, with their checksums. Owned by `migrate()`. */
   schemaMigrations: 'schema_migrations',
 } as const;

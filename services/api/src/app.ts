@@ -12,9 +12,16 @@ import { analyticsArea } from './routes/analytics.js';
 import { personsArea } from './routes/persons.js';
 import { sourcesArea } from './routes/sources.js';
 import { sqlArea } from './routes/sql.js';
+import { tagsArea } from './routes/tags.js';
 
 /** The areas every API serves; more are added with `ApiDeps.extraAreas`. */
-export const API_AREAS: readonly ApiArea[] = [sourcesArea, sqlArea, personsArea, analyticsArea];
+export const API_AREAS: readonly ApiArea[] = [
+  sourcesArea,
+  sqlArea,
+  personsArea,
+  analyticsArea,
+  tagsArea,
+];
 
 /** The default cap on a request body: ingest's default (4 x its 500 KiB batch limit). */
 export const DEFAULT_API_BODY_BYTES = 4 * 500 * 1024;

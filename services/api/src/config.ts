@@ -14,6 +14,8 @@ export interface ApiOwnConfig {
   CDP_API_PORT: number;
   /** Interface to listen on. Default `0.0.0.0`. */
   CDP_API_HOST: string;
+  /** The tag engine service, which runs `POST /v1/tags/recompute`. Default `http://127.0.0.1:8083`. */
+  CDP_TAG_ENGINE_URL: string;
 }
 
 export const apiConfigSchema: JSONSchemaType<ApiOwnConfig> = {
@@ -21,6 +23,7 @@ export const apiConfigSchema: JSONSchemaType<ApiOwnConfig> = {
   properties: {
     CDP_API_PORT: { type: 'integer', default: 8081, minimum: 0, maximum: 65535 },
     CDP_API_HOST: { type: 'string', default: '0.0.0.0' },
+    CDP_TAG_ENGINE_URL: { type: 'string', default: 'http://127.0.0.1:8083' },
   },
   required: [],
   additionalProperties: false,

@@ -3,6 +3,7 @@ import type { Logger, Topics } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
 import type { IdentityRules } from '@cdp/identity';
 import type { SourceRegistry } from '@cdp/sources';
+import type { TagService } from '@cdp/tag-store';
 import type { Warehouse } from '@cdp/warehouse';
 
 export interface ApiDeps {
@@ -19,7 +20,9 @@ export interface ApiDeps {
   readonly identityRules?: IdentityRules | undefined;
   /** Largest request body after decompression, in bytes. Default 2,048,000 (ingest's default cap). */
   readonly maxBodyBytes?: number;
-  /** Areas mounted after the built-in ones (sources, sql, persons, analytics). */
+  /** Tag definitions, values and runs (absent: the tag routes answer 404). */
+  readonly tags?: TagService | undefined;
+  /** Areas mounted after the built-in ones (sources, sql, persons, analytics, tags). */
   readonly extraAreas?: readonly ApiArea[];
 }
 

@@ -7,6 +7,7 @@ import { backboneTopicSpecs, createLogger, topics as topicNames } from '@cdp/cor
 import { openBus } from '@cdp/bus';
 import { identityRulesFrom } from '@cdp/identity';
 import { startSources } from '@cdp/sources';
+import { createDefinitionStore, createRemoteRecompute, createTagService } from '@cdp/tag-store';
 import { openWarehouse } from '@cdp/warehouse';
 import { buildApiApp } from './app.js';
 import { loadApiConfig } from './config.js';
@@ -30,6 +31,16 @@ const app = await buildApiApp({
   logger,
   adminToken: creds.adminToken,
   identityRules: identityRulesFrom(config),
+  // Definitions and values are read here; runs happen in the tag engine service.
+  tags: createTagService({
+    warehouse,
+    definitions: createDefinitionStore({ warehouse, logger }),
+    logger,
+    recompute: createRemoteRecompute({
+      url: config.CDP_TAG_ENGINE_URL,
+      adminToken: creds.adminToken,
+    }),
+  }),
 });
 await app.listen({ port: config.CDP_API_PORT, host: config.CDP_API_HOST });
 

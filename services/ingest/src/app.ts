@@ -18,6 +18,8 @@ import { registerCollectRoutes } from './routes/collect.js';
 import { registerCors } from './routes/cors.js';
 import { registerPixelRoutes } from './routes/pixel.js';
 import { registerSdkRoute } from './routes/sdk.js';
+import { registerDerivedRoute } from './routes/derived.js';
+import { createDerivedEventSink, type DerivedEventSink } from './derived-events.js';
 
 function limitsOf(deps: IngestDeps): IngestLimits {
   return { ...DEFAULT_LIMITS, ...deps.limits };
@@ -42,7 +44,16 @@ export function ingestServerOptions(deps: IngestDeps): { trustProxy: boolean; bo
  * which dead-letters refused collection requests. The request counter is
  * added to `app` itself, so it counts every request on the port.
  */
-export async function registerIngest(app: FastifyInstance, deps: IngestDeps): Promise<void> {
+/** What mounting ingest gives the composition root. */
+export interface IngestHandle {
+  /** In-process way in for the platform's derived events (the all-in-one runner). */
+  readonly derivedEvents: DerivedEventSink;
+}
+
+export async function registerIngest(
+  app: FastifyInstance,
+  deps: IngestDeps,
+): Promise<IngestHandle> {
   const limits = limitsOf(deps);
   const metrics = deps.metrics ?? createIngestMetrics();
   const now = deps.now ?? Date.now;
@@ -57,6 +68,7 @@ export async function registerIngest(app: FastifyInstance, deps: IngestDeps): Pr
     maxFutureMs: limits.CDP_MAX_FUTURE_MS,
     stamper: deps.stamper,
   });
+  const derivedEvents = createDerivedEventSink(collector, deps.logger, now);
   const ctx: IngestContext = {
     deps,
     limits,
@@ -116,7 +128,10 @@ export async function registerIngest(app: FastifyInstance, deps: IngestDeps): Pr
     registerCollectRoutes(ingest, ctx);
     registerPixelRoutes(ingest, ctx);
     registerSdkRoute(ingest, ctx);
+    if (deps.derivedToken !== undefined && deps.derivedToken !== '')
+      registerDerivedRoute(ingest, ctx, derivedEvents, deps.derivedToken);
   });
+  return { derivedEvents };
 }
 
 /** Builds the standalone ingest app without listening (tests use `app.inject()`). */

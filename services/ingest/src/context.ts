@@ -43,6 +43,11 @@ export interface IngestDeps {
   readonly stamper?: IngestStamper | undefined;
   /** The built browser SDK served at `CDP_SDK_PATH` (see `loadSdkScript`). */
   readonly sdkScript?: SdkScript | undefined;
+  /**
+   * The admin token, when other processes send derived events (the tag
+   * engine's tier changes) to `POST /v1/derived/batch`: distributed mode.
+   */
+  readonly derivedToken?: string | undefined;
 }
 
 /** What the collection routes share. */

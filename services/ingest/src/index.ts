@@ -1,4 +1,5 @@
-export { buildApp, ingestServerOptions, registerIngest } from './app.js';
+export { buildApp, ingestServerOptions, registerIngest, type IngestHandle } from './app.js';
+export { DERIVED_SOURCE, createDerivedEventSink, type DerivedEventSink } from './derived-events.js';
 export { DEFAULT_LIMITS, type IngestDeps, type IngestLimits } from './context.js';
 export {
   loadIngestConfig,

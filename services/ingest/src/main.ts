@@ -35,6 +35,8 @@ const app = await buildApp({
   logger,
   limits: config,
   sdkScript: await loadSdkScript(),
+  // The tag engine's tier changes come in on /v1/derived/batch with it.
+  derivedToken: creds.adminToken,
 });
 await app.listen({ port: config.PORT, host: config.HOST });
 

@@ -45,9 +45,11 @@ export function registerPersonRoutes(
     async (req) =>
       persons.lookup(req.query['type'], req.query['value'], parseEventsLimit(req.query['events'])),
   );
-  admin.get<OneIdParams>('/v1/persons/:oneId', async (req) =>
-    persons.get(req.params.oneId, parseEventsLimit(req.query['events'])),
-  );
+  admin.get<OneIdParams>('/v1/persons/:oneId', async (req) => {
+    const person = await persons.get(req.params.oneId, parseEventsLimit(req.query['events']));
+    const tags = ctx.deps.tags;
+    return tags ? { ...person, tags: await tags.personTags([person.oneId]) } : person;
+  });
   admin.post<OneIdParams>('/v1/persons/:oneId/split', async (req) =>
     persons.split(req.params.oneId, jsonBody(req)),
   );

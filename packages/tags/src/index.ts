@@ -1,0 +1,18 @@
+export type * from './types.js';
+export {
+  BUILTIN_DEFINITIONS,
+  DERIVED_SOURCE_ID,
+  RFM_GROUPS,
+  RFM_OTHERS,
+  RFM_TAGS,
+  outputsOf,
+} from './builtins.js';
+export {
+  validateDefinition,
+  orderDefinitions,
+  ruleReferences,
+  parseWindowDate,
+} from './validate.js';
+export { SqlParams, DAY_MS } from './params.js';
+export { buildFactsSelect, purchaseKey, factKey } from './facts.js';
+export { buildTagsSelect, tagColumns, tagNames } from './tags-sql.js';
