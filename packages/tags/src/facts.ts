@@ -97,7 +97,8 @@ export function filterSql(
     case 'contains': {
       // A string property contains the text; an array property has the element.
       const needle = params.str(String(v));
-      return `ifNull(if(startsWith(${s}, '['), has(JSONExtract(${s}, 'Array(String)'), ${needle}), position(${s}, ${needle}) > 0), 0)`;
+      // Text that is a JSON array has the element; other text contains it.
+      return `ifNull(if(startsWith(${s}, '['), has(JSONExtract(ifNull(${s}, ''), 'Array(String)'), ${needle}), position(${s}, ${needle}) > 0), 0)`;
     }
   }
 }
@@ -122,6 +123,34 @@ function computedCondition(
 
 const NUMERIC_FNS = new Set(['sum', 'avg', 'min', 'max']);
 
+/**
+ * Aggregates computed in two stages: `-State` per one_id over the event rows
+ * (no join), then `-Merge` per person after the join with
+ * `person_overrides`, so the join sees one row per one_id, not per event.
+ * `agg('countIf', 'x > 1')` registers `countIfState(x > 1)` for the first
+ * stage and returns `countIfMerge(aN)` for the second.
+ */
+export class TwoStageAggregates {
+  private readonly states: string[] = [];
+  private readonly byText = new Map<string, string>();
+
+  agg(fn: string, args: string): string {
+    const text = `${fn}State(${args})`;
+    let alias = this.byText.get(text);
+    if (alias === undefined) {
+      alias = `a${this.states.length}`;
+      this.byText.set(text, alias);
+      this.states.push(`${text} AS ${alias}`);
+    }
+    return `${fn}Merge(${alias})`;
+  }
+
+  /** The first stage's select list. */
+  stateList(): string[] {
+    return [...this.states];
+  }
+}
+
 /** The value a computed trait aggregates, as Nullable text or number. */
 function computedValue(
   props: PropertyColumns,
@@ -137,35 +166,44 @@ function computedValue(
 const fmt = (x: string): string => `toString(round(${x}, 6))`;
 
 /** A computed trait's final value (unwindowed), as Nullable(String). */
-function computedScalar(params: SqlParams, props: PropertyColumns, d: ComputedDefinition): string {
+function computedScalar(
+  params: SqlParams,
+  props: PropertyColumns,
+  A: TwoStageAggregates,
+  d: ComputedDefinition,
+): string {
   const c = computedCondition(params, props, d);
   const { expr: v } = computedValue(props, d);
   const cv = `${c} AND isNotNull(${v})`;
+  const n = A.agg('countIf', cv);
+  const nv = `assumeNotNull(${v})`;
   switch (d.computed.fn) {
     case 'count':
-      return `toString(countIf(${c}))`;
+      return `toString(${A.agg('countIf', c)})`;
     case 'sum':
-      return fmt(`ifNull(sumIf(${v}, ${cv}), 0)`);
+      return fmt(`ifNull(${A.agg('sumIf', `${v}, ${cv}`)}, 0)`);
     case 'avg':
-      return `if(countIf(${cv}) = 0, NULL, ${fmt(`avgIf(assumeNotNull(${v}), ${cv})`)})`;
+      return `if(${n} = 0, NULL, ${fmt(`${A.agg('sumIf', `${nv}, ${cv}`)} / ${n}`)})`;
     case 'min':
-      return `if(countIf(${cv}) = 0, NULL, ${fmt(`minIf(assumeNotNull(${v}), ${cv})`)})`;
+      return `if(${n} = 0, NULL, ${fmt(A.agg('minIf', `${nv}, ${cv}`))})`;
     case 'max':
-      return `if(countIf(${cv}) = 0, NULL, ${fmt(`maxIf(assumeNotNull(${v}), ${cv})`)})`;
+      return `if(${n} = 0, NULL, ${fmt(A.agg('maxIf', `${nv}, ${cv}`))})`;
     case 'first':
-      return `if(countIf(${cv}) = 0, NULL, argMinIf(assumeNotNull(${v}), (ms, assumeNotNull(${v})), ${cv}))`;
+      return `if(${n} = 0, NULL, ${A.agg('argMinIf', `${nv}, (ms, ${nv}), ${cv}`)})`;
     case 'last':
-      return `if(countIf(${cv}) = 0, NULL, argMaxIf(assumeNotNull(${v}), (ms, assumeNotNull(${v})), ${cv}))`;
-    case 'most_frequent':
-      return `if(countIf(${cv}) = 0, NULL, arraySort(x -> (-toInt64(x.2), x.1), arrayZip(sumMapIf([assumeNotNull(${v})], [toUInt64(1)], ${cv}).1, sumMapIf([assumeNotNull(${v})], [toUInt64(1)], ${cv}).2))[1].1)`;
+      return `if(${n} = 0, NULL, ${A.agg('argMaxIf', `${nv}, (ms, ${nv}), ${cv}`)})`;
+    case 'most_frequent': {
+      const m = A.agg('sumMapIf', `[${nv}], [toUInt64(1)], ${cv}`);
+      return `if(${n} = 0, NULL, arraySort(x -> (-toInt64(x.2), x.1), arrayZip(${m}.1, ${m}.2))[1].1)`;
+    }
     case 'unique_list':
-      return `toJSONString(arraySort(groupUniqArrayIf(assumeNotNull(${v}), ${cv})))`;
+      return `toJSONString(arraySort(${A.agg('groupUniqArrayIf', `${nv}, ${cv}`)}))`;
     case 'unique_count':
-      return `toString(uniqExactIf(assumeNotNull(${v}), ${cv}))`;
+      return `toString(length(${A.agg('groupUniqArrayIf', `${nv}, ${cv}`)}))`;
     case 'days_since_first':
-      return `if(countIf(${c}) = 0, NULL, toString(minIf(ms, ${c})))`;
+      return `if(${A.agg('countIf', c)} = 0, NULL, toString(${A.agg('minIf', `ms, ${c}`)}))`;
     case 'days_since_last':
-      return `if(countIf(${c}) = 0, NULL, toString(maxIf(ms, ${c})))`;
+      return `if(${A.agg('countIf', c)} = 0, NULL, toString(${A.agg('maxIf', `ms, ${c}`)}))`;
   }
 }
 
@@ -173,19 +211,20 @@ function computedScalar(params: SqlParams, props: PropertyColumns, d: ComputedDe
 function computedList(
   params: SqlParams,
   props: PropertyColumns,
+  A: TwoStageAggregates,
   d: ComputedDefinition,
   days: number,
 ): string {
   const c = computedCondition(params, props, d);
   const { expr: v, numeric } = computedValue(props, d);
   const needsValue = d.computed.property !== undefined;
-  const cond = `${c} AND ms > {fact_now:Int64} - ${params.int(days * DAY_MS)}${needsValue ? ` AND isNotNull(${v})` : ''}`;
+  const cond = `${c} AND ms >= {fact_now:Int64} - ${params.int(days * DAY_MS)}${needsValue ? ` AND isNotNull(${v})` : ''}`;
   const val = needsValue
     ? numeric
       ? `toString(assumeNotNull(${v}))`
       : `assumeNotNull(${v})`
     : "''";
-  return `arraySort(groupArrayIf((ms, ${val}), ${cond}))`;
+  return `arraySort(${A.agg('groupArrayIf', `(ms, ${val}), ${cond}`)})`;
 }
 
 /** Truthy discount/coupon: set, and not empty, 0, false or null. */
@@ -205,19 +244,23 @@ function mapOf(entries: readonly [string, string][], type: string): string {
 }
 
 /**
- * The SELECT computing facts for the people whose events `source` yields
- * (`source`: a subquery over `events_by_person` rows, filtered by the caller).
- * Parameters: `fact_now` (Int64 ms) plus the definitions' values.
+ * The SELECT computing person facts from `events` rows: `source` is a
+ * subquery of `events` rows (deduplicated and filtered by the caller) with
+ * `one_id`; `overrides` the table merging one_ids into people. Aggregates are
+ * taken per one_id first and merged per person after the join (see
+ * {@link TwoStageAggregates}). Parameters: `fact_now` (Int64 ms) plus the
+ * definitions' values.
  */
 export function buildFactsSelect(
   defs: readonly TagDefinition[],
   source: string,
   params: SqlParams,
+  overrides = 'person_overrides',
 ): string {
   const props = new PropertyColumns(params);
+  const A = new TwoStageAggregates();
   const s: [string, string][] = [];
   const l: [string, string][] = [];
-  let sessions = false;
   const p = new Map<string, string>();
   const k: [string, string][] = [];
   const discountBy = new Map<string, string[]>();
@@ -229,8 +272,9 @@ export function buildFactsSelect(
     switch (d.type) {
       case 'computed': {
         const w = d.computed.window;
-        if (w && 'days' in w) l.push([factKey.computed(d), computedList(params, props, d, w.days)]);
-        else s.push([factKey.computed(d), computedScalar(params, props, d)]);
+        if (w && 'days' in w)
+          l.push([factKey.computed(d), computedList(params, props, A, d, w.days)]);
+        else s.push([factKey.computed(d), computedScalar(params, props, A, d)]);
         break;
       }
       case 'rfm':
@@ -245,7 +289,7 @@ export function buildFactsSelect(
         const disc = discountSql(props, discountBy.get(key) ?? [], d.params.event);
         p.set(
           key,
-          `arraySort(groupArrayIf((ms, ${value}, ${disc}), event = ${params.str(d.params.event)} AND type = 'track'))`,
+          `arraySort(${A.agg('groupArrayIf', `(ms, ${value}, ${disc}), event = ${params.str(d.params.event)} AND type = 'track'`)})`,
         );
         break;
       }
@@ -256,15 +300,19 @@ export function buildFactsSelect(
         const cond = `event IN ${params.strs(names)} AND type = 'track' AND isNotNull(${cat}) AND ms >= {fact_now:Int64} - ${params.int(d.params.days * DAY_MS)}`;
         k.push([
           factKey.categories(d.name),
-          `groupArrayIf((ms, assumeNotNull(${cat}), transform(event, ${params.strs(names)}, ${params.nums(weights)}, 0.0)), ${cond})`,
+          A.agg(
+            'groupArrayIf',
+            `(ms, assumeNotNull(${cat}), transform(event, ${params.strs(names)}, ${params.nums(weights)}, 0.0)), ${cond}`,
+          ),
         ]);
         break;
       }
       case 'preferred_channel': {
         // Sessions as attribution cuts them (@cdp/analytics): 30 minutes of
-        // inactivity or a new campaign; a session takes its first event's channel.
-        sessions = true;
-        const starts = `arrayMap(x -> x.2, ${sessionsSql('pc_packed', 'pc')})`;
+        // inactivity or a new campaign; a session takes its first event's
+        // channel. The packed touches are sorted once, after the merge.
+        const packed = `arraySort(${A.agg('groupArrayIf', `${packedTouchSql(channelIndexSql())}, ${TOUCH_TYPES_SQL}`)})`;
+        const starts = `arrayMap(x -> x.2, ${sessionsSql(`(${packed})`, 'pc')})`;
         s.push([
           factKey.channel(d.name),
           `if(empty(${starts}), NULL, arrayElement(${params.strs(CHANNEL_NAMES_GA4)}, arraySort(x -> (-x.2, x.1), arrayMap(c -> (c, countEqual(${starts}, c)), arrayDistinct(${starts})))[1].1))`,
@@ -280,24 +328,32 @@ export function buildFactsSelect(
     s.length === 0
       ? `CAST(map(), 'Map(String, String)')`
       : `CAST(mapFilter((k, v) -> isNotNull(v), ${mapOf(s, '')}), 'Map(String, String)')`;
-  const packed = sessions
-    ? `,\n    arraySort(groupArrayIf(${packedTouchSql(channelIndexSql())}, ${TOUCH_TYPES_SQL})) AS pc_packed`
-    : '';
+  const firstMs = A.agg('min', 'ms');
+  const lastMs = A.agg('max', 'ms');
+  const traits = A.agg('argMaxIf', "traits, (ms, message_id), type = 'identify'");
   const rowProps = props.selectList();
   const rowExtra = rowProps.length > 0 ? `, ${rowProps.join(', ')}` : '';
   return `SELECT
-    person_id${packed},
-    min(ms) AS first_ms,
-    max(ms) AS last_ms,
-    argMaxIf(traits, (ms, message_id), type = 'identify') AS traits,
+    person_id,
+    ${firstMs} AS first_ms,
+    ${lastMs} AS last_ms,
+    ${traits} AS traits,
     ${sMap} AS s,
     ${mapOf(l, 'Map(String, Array(Tuple(Int64, String)))')} AS l,
     ${mapOf([...p.entries()], 'Map(String, Array(Tuple(Int64, Float64, UInt8)))')} AS p,
     ${mapOf(k, 'Map(String, Array(Tuple(Int64, String, Float64)))')} AS k
   FROM (
-    SELECT person_id, timestamp, toUnixTimestamp64Milli(timestamp) AS ms, message_id, type, event, name,
-      channel, utm_source, utm_medium, utm_campaign, referrer, page_url, traits${rowExtra}
-    FROM ${source}
+    SELECT if(o.into_one_id = '', x.one_id, o.into_one_id) AS person_id, x.*
+    FROM (
+      SELECT one_id, ${A.stateList().join(',\n        ')}
+      FROM (
+        SELECT one_id, timestamp, toUnixTimestamp64Milli(timestamp) AS ms, message_id, type, event, name,
+          channel, utm_source, utm_medium, utm_campaign, referrer, page_url, traits${rowExtra}
+        FROM ${source}
+      )
+      GROUP BY one_id
+    ) AS x
+    LEFT JOIN (SELECT from_one_id, into_one_id FROM ${overrides} FINAL) AS o ON x.one_id = o.from_one_id
   )
   GROUP BY person_id`;
 }

@@ -15,4 +15,10 @@ export {
 } from './validate.js';
 export { SqlParams, DAY_MS } from './params.js';
 export { buildFactsSelect, purchaseKey, factKey } from './facts.js';
-export { buildTagsSelect, tagColumns, tagNames } from './tags-sql.js';
+export {
+  buildRankInputsSelect,
+  buildScoresSelect,
+  buildTagsSelect,
+  tagColumns,
+  tagNames,
+} from './tags-sql.js';

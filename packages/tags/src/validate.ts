@@ -169,6 +169,15 @@ export function orderDefinitions(defs: readonly TagDefinition[]): TagDefinition[
     }
   }
   const enabled = defs.filter((d) => d.enabled !== false);
+  // Built-ins rank or carry state per person: one enabled definition of each.
+  const seen = new Map<string, string>();
+  for (const d of enabled) {
+    if (d.type === 'computed' || d.type === 'rule') continue;
+    const other = seen.get(d.type);
+    if (other !== undefined)
+      throw invalid('type', `only one enabled ${d.type} definition at a time (${other} is one)`);
+    seen.set(d.type, d.name);
+  }
   const enabledNames = new Set(enabled.flatMap((d) => outputsOf(d).map((o) => o.name)));
   const out: TagDefinition[] = [];
   const state = new Map<string, 'visiting' | 'done'>();

@@ -43,7 +43,34 @@ CREATE TABLE IF NOT EXISTS person_tag_state
 (
     person_id   String,
     tags        Map(String, String),
+    -- When a tag of this person next changes with time alone (a day passes,
+    -- a purchase leaves a window, a tier review): runs re-evaluate the
+    -- people who are due, not everyone.
+    due_ms      Int64,
     computed_at DateTime64(3, 'UTC'),
+    version     UInt64,
+    is_deleted  UInt8 DEFAULT 0
+)
+ENGINE = ReplacingMergeTree(version, is_deleted)
+ORDER BY person_id;
+
+-- The values that tags rank people by (RFM, spending power), one slim row
+-- per purchaser, with the scores they were last given: each run ranks every
+-- purchaser again from these few columns and rebuilds the tags of only those
+-- whose score moved.
+CREATE TABLE IF NOT EXISTS person_rank_inputs
+(
+    person_id   String,
+    rfm_in      UInt8,
+    rfm_last_ms Int64,
+    rfm_f       UInt32,
+    rfm_m       Float64,
+    sp_in       UInt8,
+    sp_aov      Float64,
+    r_score     UInt8,
+    f_score     UInt8,
+    m_score     UInt8,
+    sp_class    UInt8,
     version     UInt64,
     is_deleted  UInt8 DEFAULT 0
 )
@@ -101,12 +128,26 @@ CREATE TABLE IF NOT EXISTS tag_runs
 ENGINE = ReplacingMergeTree(version)
 ORDER BY run_id;
 
--- Scratch space of a run (dropped at its end): the people it recomputes and
--- the tag changes it found.
+-- Scratch space of a run (dropped at its end): the people it evaluates, the
+-- scores it gave, and the tag changes it found.
 CREATE TABLE IF NOT EXISTS tag_run_people
 (
     run_id      UInt64,
     person_id   String
+)
+ENGINE = MergeTree
+PARTITION BY run_id
+ORDER BY person_id;
+
+CREATE TABLE IF NOT EXISTS tag_run_scores
+(
+    run_id      UInt64,
+    person_id   String,
+    r_score     UInt8,
+    f_score     UInt8,
+    m_score     UInt8,
+    sp_class    UInt8,
+    changed     UInt8
 )
 ENGINE = MergeTree
 PARTITION BY run_id
@@ -117,7 +158,8 @@ CREATE TABLE IF NOT EXISTS tag_run_changes
     run_id      UInt64,
     person_id   String,
     tags        Map(String, String),
-    old_tags    Map(String, String)
+    old_tags    Map(String, String),
+    due_ms      Int64
 )
 ENGINE = MergeTree
 PARTITION BY run_id

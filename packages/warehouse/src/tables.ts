@@ -33,6 +33,8 @@ export const TABLES = {
   personFacts: 'person_facts',
   /** Tags: every person's current tags, one row (a map) per person. */
   personTagState: 'person_tag_state',
+  /** Tags: the values purchasers are ranked by, and the scores they were last given. */
+  personRankInputs: 'person_rank_inputs',
   /** Tags: one row per person and tag, latest wins; sorted by tag. */
   personTags: 'person_tags',
   /** Tags: every member tier change. */
@@ -41,6 +43,7 @@ export const TABLES = {
   tagRuns: 'tag_runs',
   /** Tags: a run's scratch tables, dropped when it ends. */
   tagRunPeople: 'tag_run_people',
+  tagRunScores: 'tag_run_scores',
   tagRunChanges: 'tag_run_changes',
   /** Which migrations ran, with their checksums. Owned by `migrate()`. */
   schemaMigrations: 'schema_migrations',

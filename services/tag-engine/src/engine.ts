@@ -3,6 +3,8 @@ import { CdpError, type Logger, type Topics } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
 import {
   buildFactsSelect,
+  buildRankInputsSelect,
+  buildScoresSelect,
   buildTagsSelect,
   DERIVED_SOURCE_ID,
   orderDefinitions,
@@ -10,7 +12,7 @@ import {
   SqlParams,
   type TagDefinition,
 } from '@cdp/tags';
-import { eventsByPersonSql, TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse } from '@cdp/warehouse';
 import type { DefinitionStore, RunReport } from '@cdp/tag-store';
 import { tierEvents, type EventSink } from './tier-events.js';
 
@@ -50,6 +52,17 @@ const T = TABLES;
 const AUDIT_LOOKBACK_MS = 10 * 60_000;
 /** A person's own events: not the ones the platform derives (tier changes, audience entries). */
 const OWN_EVENTS = `source_id != '${DERIVED_SOURCE_ID}'`;
+/** The events columns facts read. */
+const FACT_COLUMNS = `one_id, source_id, anonymous_id, user_id, message_id, timestamp, type, event, name, channel,
+  utm_source, utm_medium, utm_campaign, referrer, page_url, properties, traits`;
+/**
+ * Rows whose anonymous id is one of `sub`'s (`anonymous_id, user_id` rows),
+ * or with none, whose user id is: the second column of the sorting key, so
+ * the primary index narrows the scan.
+ */
+const keysOf = (sub: string): string =>
+  `((anonymous_id != '' AND anonymous_id IN (SELECT anonymous_id FROM (${sub}) WHERE anonymous_id != ''))
+    OR (anonymous_id = '' AND user_id IN (SELECT user_id FROM (${sub}) WHERE anonymous_id = '')))`;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const msOf = (chTime: string): number => Date.parse(`${chTime.replace(' ', 'T')}Z`);
@@ -75,6 +88,11 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
        FROM ${T.tagRuns} FINAL WHERE status = 'done' ORDER BY run_id DESC LIMIT 1`,
     );
     return rows[0];
+  };
+
+  const count = async (sql: string, params: Record<string, unknown> = {}): Promise<number> => {
+    const [r] = await wh.query<{ n: string }>(`SELECT toString((${sql})) AS n`, params);
+    return Number(r?.n ?? 0);
   };
 
   const recordRun = async (row: Record<string, unknown>): Promise<void> => {
@@ -122,11 +140,25 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
     };
     await recordRun({ ...base, status: 'running', finished_at: null, version: 1 });
     logger.info({ runId, kind, definitions: defs.length }, 'tag_run_started');
-    const p = { run: runId, v0: runId * 2, v1: runId * 2 + 1 };
+    // Row versions of this run: facts and rank inputs write up to three
+    // generations (markers, values, values with new scores).
+    const p = { run: runId, v0: runId * 4, v1: runId * 4 + 1, v2: runId * 4 + 2, now: at };
+    const inRun = (t: string): string => `(SELECT person_id FROM ${t} WHERE run_id = {run:UInt64})`;
+    const people = inRun(T.tagRunPeople);
     try {
-      // 1. Facts of the people whose events, merges, splits or erasures changed.
-      let people: number;
+      // 1. Facts of the people whose events, merges, splits or erasures
+      //    changed (everyone on a full run).
+      let changedPeople: number;
       const factsParams = new SqlParams();
+      const factsInsert = (source: string, where = ''): Promise<void> => {
+        const facts = buildFactsSelect(defs, source, factsParams, T.personOverrides);
+        return wh.command(
+          `INSERT INTO ${T.personFacts} (person_id, first_ms, last_ms, traits, s, l, p, k, version)
+           SELECT person_id, first_ms, last_ms, traits, s, l, p, k, {v1:UInt64} FROM (${facts}) ${where}
+           SETTINGS do_not_merge_across_partitions_select_final = 1`,
+          { ...factsParams.values, ...p, fact_now: at },
+        );
+      };
       if (kind === 'full') {
         await step('facts_markers', () =>
           wh.command(
@@ -135,19 +167,12 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
             p,
           ),
         );
-        const facts = buildFactsSelect(defs, eventsByPersonSql(OWN_EVENTS), factsParams);
         await step('facts', () =>
-          wh.command(
-            `INSERT INTO ${T.personFacts} (person_id, first_ms, last_ms, traits, s, l, p, k, version)
-             SELECT person_id, first_ms, last_ms, traits, s, l, p, k, {v1:UInt64} FROM (${facts})
-             SETTINGS do_not_merge_across_partitions_select_final = 1`,
-            { ...factsParams.values, ...p, fact_now: at },
-          ),
+          factsInsert(`(SELECT * FROM ${T.events} FINAL WHERE ${OWN_EVENTS})`),
         );
-        const [n] = await wh.query<{ n: string }>(
-          `SELECT toString(count()) AS n FROM ${T.personFacts} FINAL WHERE is_deleted = 0`,
+        changedPeople = await count(
+          `SELECT count() FROM ${T.personFacts} FINAL WHERE is_deleted = 0`,
         );
-        people = Number(n?.n ?? 0);
       } else {
         const prev = last as LastRun;
         const changed = {
@@ -158,13 +183,18 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
           ov_to: overridesTo,
           audit_from: msOf(prev.started_at) - AUDIT_LOOKBACK_MS,
         };
+        // Every one_id that holds an event of the anonymous ids (or, for
+        // events without one, the user ids) of the newly loaded events: the
+        // new events' people, and the people an older copy of a re-stamped
+        // event belongs to.
         await step('people', () =>
           wh.command(
             `INSERT INTO ${T.tagRunPeople} (run_id, person_id)
              WITH ids AS (
                SELECT DISTINCT one_id FROM ${T.events}
-                 WHERE loaded_at > fromUnixTimestamp64Milli({ev_from:Int64}, 'UTC')
-                   AND loaded_at <= fromUnixTimestamp64Milli({ev_to:Int64}, 'UTC')
+                 WHERE ${keysOf(`SELECT anonymous_id, user_id FROM ${T.events}
+                   WHERE loaded_at > fromUnixTimestamp64Milli({ev_from:Int64}, 'UTC')
+                     AND loaded_at <= fromUnixTimestamp64Milli({ev_to:Int64}, 'UTC')`)}
                UNION DISTINCT SELECT from_one_id FROM ${T.personOverrides}
                  WHERE version > {ov_from:UInt64} AND version <= {ov_to:UInt64}
                UNION DISTINCT SELECT into_one_id FROM ${T.personOverrides}
@@ -181,65 +211,125 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
             changed,
           ),
         );
-        const [n] = await wh.query<{ n: string }>(
-          `SELECT toString(count()) AS n FROM ${T.tagRunPeople} WHERE run_id = {run:UInt64}`,
-          p,
-        );
-        people = Number(n?.n ?? 0);
-        if (people > 0) {
+        changedPeople = await count(`SELECT count() FROM ${people}`, p);
+        if (changedPeople > 0) {
           await step('facts_markers', () =>
             wh.command(
               `INSERT INTO ${T.personFacts} (person_id, version, is_deleted)
-               SELECT person_id, {v0:UInt64}, 1 FROM ${T.tagRunPeople} WHERE run_id = {run:UInt64}`,
+               SELECT person_id, {v0:UInt64}, 1 FROM ${people}`,
               p,
             ),
           );
-          // Every one_id of those people: theirs and the ones merged into them.
-          const ids = `one_id IN (
-            SELECT person_id FROM ${T.tagRunPeople} WHERE run_id = {run:UInt64}
-            UNION DISTINCT
-            SELECT from_one_id FROM ${T.personOverrides} FINAL
-            WHERE into_one_id IN (SELECT person_id FROM ${T.tagRunPeople} WHERE run_id = {run:UInt64}))`;
-          const facts = buildFactsSelect(
-            defs,
-            eventsByPersonSql(`${OWN_EVENTS} AND ${ids}`),
-            factsParams,
-          );
+          // Their events: every one_id of those people (theirs and the ones
+          // merged into them). Deduplicated as FINAL would be, without a
+          // FINAL over the whole table: every copy of an event shares its
+          // anonymous id (or user id), so the rows of those ids hold every
+          // copy, and the latest loaded copy of each is kept.
+          const ids = `(SELECT person_id FROM ${T.tagRunPeople} WHERE run_id = {run:UInt64}
+            UNION DISTINCT SELECT from_one_id FROM ${T.personOverrides} FINAL
+            WHERE into_one_id IN ${people})`;
           await step('facts', () =>
-            wh.command(
-              `INSERT INTO ${T.personFacts} (person_id, first_ms, last_ms, traits, s, l, p, k, version)
-               SELECT person_id, first_ms, last_ms, traits, s, l, p, k, {v1:UInt64} FROM (${facts})
-               WHERE person_id IN (SELECT person_id FROM ${T.tagRunPeople} WHERE run_id = {run:UInt64})`,
-              { ...factsParams.values, ...p, fact_now: at },
+            factsInsert(
+              `(SELECT * FROM (
+                 SELECT ${FACT_COLUMNS} FROM ${T.events}
+                 WHERE ${keysOf(`SELECT anonymous_id, user_id FROM ${T.events} WHERE one_id IN ${ids}`)}
+                 ORDER BY loaded_at DESC LIMIT 1 BY source_id, anonymous_id, user_id, message_id
+               ) WHERE one_id IN ${ids} AND ${OWN_EVENTS})`,
+              `WHERE person_id IN ${people}`,
             ),
           );
         }
       }
 
-      // 2. Everyone's tags from the facts and the run's time, against the current ones.
+      // 2. Whom to evaluate: the changed people and those whose tags move
+      //    with time now (due); everyone on a full run.
+      await step('evaluate', () =>
+        kind === 'full'
+          ? wh.command(
+              `INSERT INTO ${T.tagRunPeople} (run_id, person_id)
+               SELECT {run:UInt64}, person_id FROM ${T.personFacts} FINAL WHERE is_deleted = 0
+               UNION DISTINCT SELECT {run:UInt64}, person_id FROM ${T.personTagState} FINAL WHERE is_deleted = 0`,
+              p,
+            )
+          : wh.command(
+              `INSERT INTO ${T.tagRunPeople} (run_id, person_id)
+               SELECT {run:UInt64}, person_id FROM ${T.personTagState} FINAL
+               WHERE is_deleted = 0 AND due_ms <= {now:Int64} AND person_id NOT IN ${people}`,
+              p,
+            ),
+      );
+
+      // 3. Rank inputs of the evaluated people, then every purchaser ranked
+      //    again from those few columns; people whose score moved join the
+      //    evaluated ones.
+      const rankParams = new SqlParams();
+      const rankInputs = buildRankInputsSelect(
+        defs,
+        rankParams,
+        `(SELECT * FROM ${T.personFacts} FINAL WHERE is_deleted = 0 AND person_id IN ${people})`,
+      );
+      await step('ranks', async () => {
+        await wh.command(
+          `INSERT INTO ${T.personRankInputs} (person_id, rfm_in, rfm_last_ms, rfm_f, rfm_m, sp_in, sp_aov,
+             r_score, f_score, m_score, sp_class, version)
+           SELECT n.person_id, n.rfm_in, n.rfm_last_ms, n.rfm_f, n.rfm_m, n.sp_in, n.sp_aov,
+             o.r_score, o.f_score, o.m_score, o.sp_class, {v1:UInt64}
+           FROM (${rankInputs}) AS n
+           LEFT JOIN (SELECT * FROM ${T.personRankInputs} FINAL WHERE is_deleted = 0 AND person_id IN ${people}) AS o
+             ON n.person_id = o.person_id
+           WHERE n.rfm_in = 1 OR n.sp_in = 1`,
+          { ...rankParams.values, ...p },
+        );
+        await wh.command(
+          `INSERT INTO ${T.personRankInputs} (person_id, version, is_deleted)
+           SELECT person_id, {v0:UInt64}, 1 FROM ${people}
+           WHERE person_id NOT IN (SELECT person_id FROM ${T.personRankInputs} WHERE version = {v1:UInt64})`,
+          p,
+        );
+        await wh.command(
+          `INSERT INTO ${T.tagRunScores} (run_id, person_id, r_score, f_score, m_score, sp_class, changed)
+           SELECT {run:UInt64}, person_id, new_r, new_f, new_m, new_sp, changed
+           FROM (${buildScoresSelect(T.personRankInputs)})
+           WHERE changed = 1 OR person_id IN ${people}`,
+          p,
+        );
+        await wh.command(
+          `INSERT INTO ${T.tagRunPeople} (run_id, person_id)
+           SELECT {run:UInt64}, person_id FROM ${T.tagRunScores}
+           WHERE run_id = {run:UInt64} AND changed = 1 AND person_id NOT IN ${people}`,
+          p,
+        );
+      });
+
+      // 4. The evaluated people's tags, against their current ones.
       const tagParams = new SqlParams();
       const tags = buildTagsSelect(defs, tagParams, {
         facts: T.personFacts,
         state: T.personTagState,
+        people,
+        scores: `(SELECT person_id, r_score AS new_r, f_score AS new_f, m_score AS new_m, sp_class AS new_sp
+                  FROM ${T.tagRunScores} WHERE run_id = {run:UInt64})`,
       });
       await step('tags', () =>
         wh.command(
-          `INSERT INTO ${T.tagRunChanges} (run_id, person_id, tags, old_tags)
-           SELECT {run:UInt64}, person_id, tags, old_tags FROM (${tags}) WHERE tags != old_tags`,
-          { ...tagParams.values, ...p, now: at },
+          `INSERT INTO ${T.tagRunChanges} (run_id, person_id, tags, old_tags, due_ms)
+           SELECT {run:UInt64}, person_id, tags, old_tags, due_ms FROM (${tags})
+           WHERE tags != old_tags OR due_ms != old_due_ms`,
+          { ...tagParams.values, ...p },
         ),
       );
       await step('removed', () =>
         wh.command(
-          `INSERT INTO ${T.tagRunChanges} (run_id, person_id, tags, old_tags)
-           SELECT {run:UInt64}, person_id, CAST(map(), 'Map(String, String)'), tags
+          `INSERT INTO ${T.tagRunChanges} (run_id, person_id, tags, old_tags, due_ms)
+           SELECT {run:UInt64}, person_id, CAST(map(), 'Map(String, String)'), tags, 0
            FROM ${T.personTagState} FINAL
-           WHERE is_deleted = 0 AND person_id NOT IN (SELECT person_id FROM ${T.personFacts} FINAL WHERE is_deleted = 0)`,
+           WHERE is_deleted = 0 AND person_id IN ${people}
+             AND person_id NOT IN (SELECT person_id FROM ${T.personFacts} FINAL WHERE is_deleted = 0 AND person_id IN ${people})`,
           p,
         ),
       );
 
-      // 3. Publish the changes (at least once: a crash before the state is
+      // 5. Publish the changes (at least once: a crash before the state is
       //    written finds and publishes them again), then write them.
       const changeRows = `SELECT person_id, k AS tag, mapContains(old_tags, k) AS had, old_tags[k] AS from_value,
           mapContains(tags, k) AS has, tags[k] AS to_value
@@ -293,22 +383,31 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
           p,
         );
         await wh.command(
-          `INSERT INTO ${T.personTagState} (person_id, tags, computed_at, version, is_deleted)
-           SELECT person_id, tags, fromUnixTimestamp64Milli({run:Int64}, 'UTC'), {run:UInt64}, empty(tags)
+          `INSERT INTO ${T.personTagState} (person_id, tags, due_ms, computed_at, version, is_deleted)
+           SELECT person_id, tags, due_ms, fromUnixTimestamp64Milli({run:Int64}, 'UTC'), {run:UInt64}, empty(tags)
            FROM ${T.tagRunChanges} WHERE run_id = {run:UInt64}`,
           p,
         );
+        // The scores given, kept with the rank inputs for the next run's compare.
+        await wh.command(
+          `INSERT INTO ${T.personRankInputs} (person_id, rfm_in, rfm_last_ms, rfm_f, rfm_m, sp_in, sp_aov,
+             r_score, f_score, m_score, sp_class, version)
+           SELECT i.person_id, i.rfm_in, i.rfm_last_ms, i.rfm_f, i.rfm_m, i.sp_in, i.sp_aov,
+             s.r_score, s.f_score, s.m_score, s.sp_class, {v2:UInt64}
+           FROM (SELECT * FROM ${T.personRankInputs} FINAL WHERE is_deleted = 0
+                 AND person_id IN (SELECT person_id FROM ${T.tagRunScores} WHERE run_id = {run:UInt64} AND changed = 1)) AS i
+           JOIN (SELECT * FROM ${T.tagRunScores} WHERE run_id = {run:UInt64} AND changed = 1) AS s
+             ON i.person_id = s.person_id`,
+          p,
+        );
       });
-      const [pc] = await wh.query<{ n: string }>(
-        `SELECT toString(count()) AS n FROM ${T.tagRunChanges} WHERE run_id = {run:UInt64}`,
-        p,
-      );
+      const evaluated = await count(`SELECT count() FROM ${people}`, p);
       const durationMs = Date.now() - t0;
       await recordRun({
         ...base,
         status: 'done',
         finished_at: iso(Date.now()),
-        people,
+        people: evaluated,
         changes,
         duration_ms: durationMs,
         version: 2,
@@ -317,9 +416,10 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
       const report: RunReport = {
         runId,
         kind,
-        people,
+        people: changedPeople,
+        evaluated,
         changes,
-        peopleChanged: Number(pc?.n ?? 0),
+        peopleChanged: Number(counts?.persons ?? 0),
         tierChanges,
         durationMs,
         steps,
@@ -347,7 +447,7 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
   };
 
   const dropScratch = async (runId: number): Promise<void> => {
-    for (const t of [T.tagRunPeople, T.tagRunChanges]) {
+    for (const t of [T.tagRunPeople, T.tagRunScores, T.tagRunChanges]) {
       // runId is this engine's own number, never user input.
       await wh.command(`ALTER TABLE ${t} DROP PARTITION ${Math.trunc(runId)}`);
     }

@@ -146,6 +146,7 @@ export async function createTagKit(): Promise<TagKit> {
         TABLES.identityAudit,
         TABLES.personFacts,
         TABLES.personTagState,
+        TABLES.personRankInputs,
         TABLES.personTags,
         TABLES.tierHistory,
         TABLES.tagRuns,
