@@ -52,13 +52,38 @@ try {
     return (await r.json()).rows;
   };
 
-  // Probes: one event every 100 ms, each polled until queryable.
+  // Probes: one event every 100 ms; one poller asks for every pending probe
+  // in one query every 100 ms (polling each probe on its own would queue
+  // behind the loader's inserts on the API's warehouse session).
   const probe = async (label, whileFn) => {
     const lat = [];
+    let maxPoll = 0;
+    const pending = new Map();
     let i = 0;
     let running = true;
-    const pending = [];
     const done = whileFn().finally(() => (running = false));
+    const poller = (async () => {
+      while (running || pending.size > 0) {
+        if (pending.size > 0) {
+          const q0 = Date.now();
+          // The probes' anonymous id is in the events sorting key: a cheap lookup.
+          const rows = await sql(
+            'SELECT DISTINCT message_id AS m FROM events WHERE anonymous_id = {a:String} AND message_id IN {ids:Array(String)}',
+            { a: `probe-${label}`, ids: [...pending.keys()] },
+          );
+          const now = Date.now();
+          maxPoll = Math.max(maxPoll, now - q0);
+          for (const r of rows) {
+            const sent = pending.get(r.m);
+            if (sent !== undefined) {
+              lat.push(now - sent);
+              pending.delete(r.m);
+            }
+          }
+        }
+        await sleep(100);
+      }
+    })();
     while (running) {
       const id = `probe-${label}-${Date.now()}-${i++}`;
       const sent = Date.now();
@@ -68,28 +93,17 @@ try {
         body: JSON.stringify({ messageId: id, anonymousId: `probe-${label}`, event: 'Probe' }),
       });
       if (!ack.ok) throw new Error(`probe ${ack.status}`);
-      pending.push(
-        (async () => {
-          for (;;) {
-            const rows = await sql(
-              'SELECT count() AS n FROM events WHERE message_id = {m:String}',
-              { m: id },
-            );
-            if (Number(rows[0].n) > 0) return lat.push(Date.now() - sent);
-            await sleep(50);
-          }
-        })(),
-      );
+      pending.set(id, sent);
       await sleep(100);
     }
     const result = await done;
-    await Promise.all(pending);
-    return { lat, result };
+    await poller;
+    return { lat, result, maxPoll };
   };
 
   const idle = await probe('idle', () => sleep(10_000));
   console.log(
-    `event -> queryable, no tag run:        p50 ${percentile(idle.lat, 50)} ms, p99 ${percentile(idle.lat, 99)} ms (${idle.lat.length} probes)`,
+    `event -> queryable, no tag run:        p50 ${percentile(idle.lat, 50)} ms, p99 ${percentile(idle.lat, 99)} ms (${idle.lat.length} probes; slowest poll ${idle.maxPoll} ms)`,
   );
   const during = await probe('full', async () => {
     const t = Date.now();
@@ -103,7 +117,7 @@ try {
     return { ms: Date.now() - t, run: r.run };
   });
   console.log(
-    `event -> queryable, during a full run: p50 ${percentile(during.lat, 50)} ms, p99 ${percentile(during.lat, 99)} ms (${during.lat.length} probes); the full run took ${(during.result.ms / 1000).toFixed(1)} s (steps ms: ${JSON.stringify(during.result.run?.steps)})`,
+    `event -> queryable, during a full run: p50 ${percentile(during.lat, 50)} ms, p99 ${percentile(during.lat, 99)} ms (${during.lat.length} probes; slowest poll ${during.maxPoll} ms); the full run took ${(during.result.ms / 1000).toFixed(1)} s (steps ms: ${JSON.stringify(during.result.run?.steps)})`,
   );
 
   // A purchase, then the Person API until the tags show it (default schedule).

@@ -128,9 +128,13 @@ export async function startPlatform(
     const stampInIngest = config.CDP_IDENTITY_ENABLED && config.CDP_IDENTITY_STAMP_IN_INGEST;
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
+    // Loading gets its own warehouse connection (on chDB, its own session),
+    // so inserts do not queue behind API queries or background jobs.
+    const loaderWarehouse = await openWarehouse(config, logger.child({ part: 'loader-warehouse' }));
+    stack.push({ name: 'loader-warehouse', close: () => loaderWarehouse.close() });
     const loader = createLoader({
       bus,
-      warehouse,
+      warehouse: loaderWarehouse,
       topics: t,
       // Ingest stamps one_id on the events it puts on cdp.events.raw, unless
       // a stamper does it on the way to cdp.events.resolved.
@@ -205,6 +209,7 @@ export async function startPlatform(
         intervalMs: config.CDP_TAGS_INTERVAL * 1000,
         definitionsDir: config.CDP_TAGS_DIR,
         loadMarginMs: config.CDP_TAGS_LOAD_MARGIN_MS,
+        maxThreads: config.CDP_TAGS_MAX_THREADS,
         partitions: config.CDP_TOPIC_PARTITIONS,
       });
     }

@@ -20,5 +20,4 @@ export {
   buildScoresSelect,
   buildTagsSelect,
   tagColumns,
-  tagNames,
 } from './tags-sql.js';

@@ -1,4 +1,4 @@
-import { RFM_GROUPS, RFM_OTHERS, outputsOf } from './builtins.js';
+import { RFM_GROUPS, RFM_OTHERS } from './builtins.js';
 import { factKey, purchaseKey } from './facts.js';
 import { DAY_MS, SqlParams, strProp } from './params.js';
 import type {
@@ -383,11 +383,6 @@ export function tagColumns(defs: readonly TagDefinition[], params: SqlParams): T
     }
   }
   return { l1, l3, entries, due };
-}
-
-/** Every tag name the definitions produce (hidden state keys excluded). */
-export function tagNames(defs: readonly TagDefinition[]): string[] {
-  return defs.flatMap((d) => outputsOf(d).map((o) => o.name));
 }
 
 /**

@@ -8,7 +8,6 @@ import {
   buildTagsSelect,
   DERIVED_SOURCE_ID,
   orderDefinitions,
-  outputsOf,
   SqlParams,
   type TagDefinition,
 } from '@cdp/tags';
@@ -168,7 +167,7 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
           ),
         );
         await step('facts', () =>
-          factsInsert(`(SELECT * FROM ${T.events} FINAL WHERE ${OWN_EVENTS})`),
+          factsInsert(`(SELECT ${FACT_COLUMNS} FROM ${T.events} FINAL WHERE ${OWN_EVENTS})`),
         );
         changedPeople = await count(
           `SELECT count() FROM ${T.personFacts} FINAL WHERE is_deleted = 0`,
@@ -479,9 +478,4 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
     },
   };
   return engine;
-}
-
-/** The tags a set of definitions produces (for the API's listings). */
-export function producedTags(defs: readonly TagDefinition[]): string[] {
-  return defs.flatMap((d) => outputsOf(d).map((o) => o.name));
 }

@@ -43,6 +43,7 @@ const runner = createTagEngineRunner({
   intervalMs: config.CDP_TAGS_INTERVAL * 1000,
   definitionsDir: config.CDP_TAGS_DIR,
   loadMarginMs: config.CDP_TAGS_LOAD_MARGIN_MS,
+  maxThreads: config.CDP_TAGS_MAX_THREADS,
   partitions: config.CDP_TOPIC_PARTITIONS,
 });
 await runner.start();

@@ -23,6 +23,8 @@ export interface TagEngineRunnerDeps {
   readonly definitionsDir?: string | undefined;
   readonly loadMarginMs?: number | undefined;
   readonly partitions: number;
+  /** Threads of a run's queries on embedded chDB (0: ClickHouse's default). */
+  readonly maxThreads?: number | undefined;
   /** The time tags are computed for (default: the clock). */
   readonly now?: () => number;
   /** Start the schedule (default true; tests run on demand). */
@@ -62,6 +64,10 @@ export function createTagEngineRunner(deps: TagEngineRunnerDeps): TagEngineRunne
     definitions,
     service,
     async start() {
+      // The engine's own chDB session keeps its settings for every later
+      // query (sticky), which is what limits a run to its share of the cores.
+      if (deps.warehouse.kind === 'chdb' && (deps.maxThreads ?? 0) > 0)
+        await deps.warehouse.command(`SET max_threads = ${Math.trunc(deps.maxThreads ?? 0)}`);
       await deps.bus.ensureTopics([
         { name: deps.topics.profilesTags, partitions: deps.partitions },
       ]);
