@@ -4,15 +4,39 @@ import { CdpError } from '@cdp/core';
 /** Deepest object/array nesting an event may have (Segment's own limit is similar). */
 export const DEFAULT_MAX_DEPTH = 32;
 
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const ESCAPES = /(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?/g;
+
 /**
- * Decodes a request body: valid UTF-8, valid JSON, a JSON object. Throws a
+ * JSON text with every unpaired UTF-16 surrogate escape (`"x\ud800"`)
+ * replaced by U+FFFD, so each string decodes to well-formed Unicode. Valid
+ * UTF-8 cannot carry a lone surrogate, so in a body they come only as
+ * escapes; one left in would be refused later by ClickHouse ("missing
+ * second part of surrogate pair") and stop the consumer that wrote it.
+ * Pairs and escaped backslashes (`"\\ud800"`, literal text) are kept.
+ * Without any surrogate escape (almost every body) the text is returned as is.
+ */
+export function replaceLoneSurrogates(text: string): string {
+  if (!SURROGATE_ESCAPE.test(text)) return text;
+  return text.replace(ESCAPES, (all, slashes: string, hex: string, low: string | undefined) => {
+    // An even run of backslashes is literal backslashes: no escape here.
+    if (slashes.length % 2 === 0) return all;
+    const isHigh = /^[dD][89abAB]/.test(hex);
+    if (isHigh && low !== undefined) return all;
+    return `${slashes.slice(1)}\\ufffd${low !== undefined ? '\\ufffd' : ''}`;
+  });
+}
+
+/**
+ * Decodes a request body: valid UTF-8, valid JSON, a JSON object; unpaired
+ * surrogates become U+FFFD (see {@link replaceLoneSurrogates}). Throws a
  * `CdpError` naming what is wrong; never returns partial data.
  */
 export function parseJsonBody(body: Buffer): Record<string, unknown> {
   if (!isUtf8(body)) throw new CdpError('CDP_ERR_INGEST_INVALID_UTF8', { field: 'body' });
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = JSON.parse(replaceLoneSurrogates(body.toString('utf8')));
   } catch (e) {
     throw new CdpError('CDP_ERR_INGEST_MALFORMED_JSON', {
       field: 'body',
