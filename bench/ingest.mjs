@@ -59,6 +59,10 @@ const server = startChild(
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    // One load generator on one address: the per-IP and per-key limits
+    // (6,000 and 60,000 requests a minute by default) would answer 429.
+    CDP_RATE_LIMIT_PER_IP: '0',
+    CDP_RATE_LIMIT_PER_KEY: '0',
     CDP_IDENTITY_ENABLED: values['no-identity'] ? 'false' : 'true',
     ...(kafka
       ? {

@@ -14,3 +14,14 @@ export {
   type KafkaOperation,
 } from './kafka/index.js';
 export { openBus } from './open.js';
+export {
+  createConsumerHealth,
+  describeStuck,
+  guardConsumer,
+  type ConsumerHealth,
+  type ConsumerHealthOptions,
+  type ConsumerTrack,
+  type GuardOptions,
+  type PoisonRecord,
+  type StuckConsumer,
+} from './guard.js';

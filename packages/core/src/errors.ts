@@ -44,6 +44,10 @@ export const ERROR_CATALOGUE = {
     statusCode: 503,
     message: 'The event bus cannot take events right now; retry later',
   },
+  CDP_ERR_INGEST_RATE_LIMITED: {
+    statusCode: 429,
+    message: 'Too many requests from this address or write key; retry after Retry-After seconds',
+  },
   // Ingest: event-level validation
   CDP_ERR_EVENT_INVALID_TYPE: { statusCode: 400, message: 'A field has the wrong type' },
   CDP_ERR_EVENT_MISSING_FIELD: { statusCode: 400, message: 'A required field is missing' },
@@ -78,8 +82,16 @@ export const ERROR_CATALOGUE = {
     statusCode: 500,
     message: 'A bus message could not be read as an event; it was dead-lettered',
   },
+  CDP_ERR_LOADER_ROW_REFUSED: {
+    statusCode: 500,
+    message: 'The warehouse refused this row; it was dead-lettered and loading went on',
+  },
   // Config
   // Identity (OneID) and the Person API
+  CDP_ERR_IDENTITY_BAD_LINK: {
+    statusCode: 500,
+    message: 'The resolver could not apply or store this link message; it was dead-lettered',
+  },
   CDP_ERR_IDENTITY_INVALID_IDENTIFIER: {
     statusCode: 400,
     message: 'The identifier type or value is not valid',

@@ -37,7 +37,8 @@ export type BeforeErrorReply = (
 
 /**
  * An error handler answering with the error's catalogue JSON and status: an
- * internal error is logged, a retryable one (503) carries `Retry-After`.
+ * internal error is logged, a retryable one (503, 429) carries `Retry-After`
+ * (1 s unless the thrower set it).
  */
 export function cdpErrorHandler(
   before?: BeforeErrorReply,
@@ -46,7 +47,7 @@ export function cdpErrorHandler(
     const e = toCdpError(err);
     if (e.code === 'CDP_ERR_INTERNAL') req.log.error({ err }, 'request_failed');
     if (before) await before(e, req, reply);
-    if (e.retryable) void reply.header('retry-after', '1');
+    if (e.retryable && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
     return reply.code(e.statusCode).send(e.toJSON());
   };
 }

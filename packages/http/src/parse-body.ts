@@ -27,16 +27,34 @@ export function replaceLoneSurrogates(text: string): string {
   });
 }
 
+const LONG_NUMBER = /\d{16}/;
+const ID_NUMBER = /("(?:userId|anonymousId|groupId|previousId)"\s*:\s*)(-?\d{16,})(?=\s*[,}\]])/g;
+
+/**
+ * JSON text with identity fields (`userId`, `anonymousId`, `groupId`,
+ * `previousId`) sent as integers beyond 2^53 turned into strings with the
+ * digits as sent: `JSON.parse` would round `12345678901234567890` to
+ * `12345678901234567000`, and nearby ids would merge into one person. Only a
+ * key right after an unescaped quote matches, so text inside strings is left.
+ */
+export function quoteBigIdNumbers(text: string): string {
+  if (!LONG_NUMBER.test(text)) return text;
+  return text.replace(ID_NUMBER, (all, key: string, digits: string) =>
+    Number.isSafeInteger(Number(digits)) ? all : `${key}"${digits}"`,
+  );
+}
+
 /**
  * Decodes a request body: valid UTF-8, valid JSON, a JSON object; unpaired
- * surrogates become U+FFFD (see {@link replaceLoneSurrogates}). Throws a
+ * surrogates become U+FFFD (see {@link replaceLoneSurrogates}), identity
+ * fields sent as big integers keep their digits ({@link quoteBigIdNumbers}). Throws a
  * `CdpError` naming what is wrong; never returns partial data.
  */
 export function parseJsonBody(body: Buffer): Record<string, unknown> {
   if (!isUtf8(body)) throw new CdpError('CDP_ERR_INGEST_INVALID_UTF8', { field: 'body' });
   let value: unknown;
   try {
-    value = JSON.parse(replaceLoneSurrogates(body.toString('utf8')));
+    value = JSON.parse(quoteBigIdNumbers(replaceLoneSurrogates(body.toString('utf8'))));
   } catch (e) {
     throw new CdpError('CDP_ERR_INGEST_MALFORMED_JSON', {
       field: 'body',

@@ -8,7 +8,7 @@ import {
   topics as topicNames,
   type Logger,
 } from '@cdp/core';
-import { openBus, type Bus } from '@cdp/bus';
+import { createConsumerHealth, openBus, type Bus } from '@cdp/bus';
 import { openWarehouse, type Warehouse } from '@cdp/warehouse';
 import { apiConfigSchema, registerApi, type ApiConfig } from '@cdp/api';
 import { createHttpServer } from '@cdp/http';
@@ -128,6 +128,9 @@ export async function startPlatform(
     const stampInIngest = config.CDP_IDENTITY_ENABLED && config.CDP_IDENTITY_STAMP_IN_INGEST;
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
+    // How the consumers fare: cdp_consumer_* metrics, and /readyz says not
+    // ready while one keeps failing.
+    const health = createConsumerHealth({ registry });
     // Loading gets its own warehouse connection (on chDB, its own session),
     // so inserts do not queue behind API queries or background jobs.
     const loaderWarehouse = await openWarehouse(config, logger.child({ part: 'loader-warehouse' }));
@@ -144,6 +147,7 @@ export async function startPlatform(
       maxRows: config.CDP_LOADER_MAX_ROWS,
       groupPrefix: config.CDP_TOPIC_PREFIX,
       registry,
+      health,
     });
     await loader.start();
     stack.push({ name: 'loader', close: () => loader.stop() });
@@ -163,6 +167,7 @@ export async function startPlatform(
         groupPrefix: config.CDP_TOPIC_PREFIX,
         stamperCache: 'graph',
         stamper: !stampInIngest,
+        health,
       });
       const started = identity;
       await started.start();
@@ -183,6 +188,7 @@ export async function startPlatform(
       logger: logger.child({ component: 'ingest' }),
       limits: config,
       metrics: createIngestMetrics({ registry }),
+      consumers: health,
       sdkScript: await loadSdkScript(),
       stamper:
         identity && stampInIngest

@@ -7,7 +7,7 @@
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { backboneTopicSpecs, createLogger, startOpsServer, topics as topicNames } from '@cdp/core';
-import { openBus } from '@cdp/bus';
+import { createConsumerHealth, describeStuck, openBus } from '@cdp/bus';
 import { openWarehouse } from '@cdp/warehouse';
 import { identityRulesFrom, loadIdentityConfig } from './config.js';
 import { createIdentityService } from './service.js';
@@ -17,6 +17,7 @@ const logger = createLogger({ service: 'identity', level: config.LOG_LEVEL });
 const t = topicNames(config.CDP_TOPIC_PREFIX);
 const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
+const health = createConsumerHealth({ registry });
 
 const warehouse = await openWarehouse(config, logger);
 await warehouse.migrate();
@@ -30,6 +31,7 @@ const identity = createIdentityService({
   rules: identityRulesFrom(config),
   registry,
   groupPrefix: config.CDP_TOPIC_PREFIX,
+  health,
   stamperCache: 'warehouse',
 });
 await identity.start();
@@ -38,6 +40,8 @@ const http = await startOpsServer({
   port: config.CDP_IDENTITY_PORT,
   ready: async () => {
     await Promise.all([bus.ping(), warehouse.ping()]);
+    const stuck = health.stuck();
+    if (stuck.length > 0) throw new Error(`stuck: ${describeStuck(stuck)}`);
   },
   registry,
 });

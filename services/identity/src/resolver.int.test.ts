@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, topics as topicNames } from '@cdp/core';
-import { createEmbeddedBus, type Bus } from '@cdp/bus';
+import { createConsumerHealth, createEmbeddedBus, type Bus } from '@cdp/bus';
 import { createIdentityRules, type ResolveLink } from '@cdp/identity';
 import { createClickHouseWarehouse, TABLES, type Warehouse } from '@cdp/warehouse';
 import { tempDir, waitFor, type TempDir } from '@cdp/testkit';
@@ -109,6 +109,77 @@ describe('identity resolver on the embedded bus and chDB', () => {
       );
     } finally {
       await resolver.stop();
+    }
+  });
+
+  it('dead-letters a link the warehouse refuses and resolves every later one', async () => {
+    const tp = topicNames('rt-poison.');
+    await bus.ensureTopics([
+      { name: tp.identityLinks, partitions: 1 },
+      { name: tp.eventsInvalid, partitions: 1 },
+    ]);
+    const health = createConsumerHealth();
+    const resolver = createResolver({
+      bus,
+      warehouse,
+      topics: tp,
+      logger,
+      rules: createIdentityRules(),
+      metrics: createIdentityMetrics(),
+      group: 'rt-poison.resolver',
+      health,
+    });
+    const dead: { code: string; reason: string; payload: string }[] = [];
+    const sub = await bus.subscribe({
+      topic: tp.eventsInvalid,
+      group: 'rt-poison.tail',
+      maxWaitMs: 5,
+      handleBatch: async (b) => {
+        for (const m of b.messages) dead.push(JSON.parse(m.value.toString('utf8')) as never);
+      },
+    });
+    await resolver.start();
+    try {
+      const link = (messageId: string, user: string): string =>
+        JSON.stringify({
+          op: 'resolve',
+          messageId,
+          at: 1_700_000_000_000,
+          kind: 'identify',
+          identifiers: [
+            { type: 'user_id', value: user },
+            { type: 'anonymous_id', value: `anon-${messageId}` },
+          ],
+        });
+      // A lone surrogate (as another producer may send it): ClickHouse
+      // refuses the row ("missing second part of surrogate pair").
+      await bus.produce(tp.identityLinks, [
+        { key: 'identity', value: link('p1', 'poison-before') },
+        { key: 'identity', value: link('p2', 'x\ud800') },
+        { key: 'identity', value: link('p3', 'poison-after') },
+      ]);
+      await bus.produce(tp.identityLinks, [{ key: 'identity', value: link('p4', 'poison-later') }]);
+      await waitFor(
+        async () => {
+          const rows = await warehouse.query<{ id_value: string }>(
+            `SELECT id_value FROM ${TABLES.identities} WHERE id_type = 'user_id' AND id_value LIKE 'poison-%' ORDER BY id_value`,
+          );
+          expect(rows.map((r) => r.id_value)).toEqual([
+            'poison-after',
+            'poison-before',
+            'poison-later',
+          ]);
+        },
+        { timeoutMs: 30_000 },
+      );
+      await waitFor(() => expect(dead.length).toBe(1));
+      expect(dead[0]?.code).toBe('CDP_ERR_IDENTITY_BAD_LINK');
+      expect(dead[0]?.payload).toContain('"messageId":"p2"');
+      expect(dead[0]?.reason).toMatch(/identity\.resolver: rt-poison\.identity\.links offset 1: /);
+      expect(health.stuck()).toEqual([]);
+    } finally {
+      await resolver.stop();
+      await sub.close();
     }
   });
 });

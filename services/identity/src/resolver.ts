@@ -1,5 +1,5 @@
 import type { Logger, Topics } from '@cdp/core';
-import type { Bus, MessageBatch, ProduceRecord, Subscription } from '@cdp/bus';
+import type { Bus, ConsumerHealth, MessageBatch, ProduceRecord, Subscription } from '@cdp/bus';
 import {
   createIdentityGraph,
   importIdentityGraph,
@@ -10,6 +10,7 @@ import {
 } from '@cdp/identity';
 import type { Warehouse } from '@cdp/warehouse';
 import type { IdentityMetrics } from './metrics.js';
+import { guardIdentityConsumer } from './poison.js';
 import {
   auditRow,
   emptyWrites,
@@ -36,6 +37,8 @@ export interface ResolverOptions {
   readonly replayOnly?: boolean;
   /** Where corrected copies of events go: the topic the loader reads. Default `eventsResolved`. */
   readonly restampTopic?: string;
+  /** Where the resolver reports how it fares (`/readyz`, `cdp_consumer_*`). */
+  readonly health?: ConsumerHealth | undefined;
 }
 
 export interface Resolver {
@@ -342,7 +345,17 @@ export function createResolver(opts: ResolverOptions): Resolver {
         // carry their stamp), only merges and audit rows do.
         maxBatchSize: 20_000,
         maxWaitMs: 250,
-        handleBatch: handle,
+        // A link it can never store (the warehouse refuses a row) is
+        // dead-lettered after a few tries instead of blocking every later link.
+        handleBatch: guardIdentityConsumer({
+          name: 'identity.resolver',
+          bus,
+          warehouse,
+          topics,
+          logger,
+          health: opts.health,
+          handleBatch: handle,
+        }),
         onError: (err) => logger.warn({ err }, 'identity_resolver_retry'),
       });
     },

@@ -1,5 +1,5 @@
 import type { Logger, Topics } from '@cdp/core';
-import type { Bus } from '@cdp/bus';
+import type { Bus, ConsumerHealth } from '@cdp/bus';
 import type { Identifier, IdentityGraph, IdentityRules, StampEventOptions } from '@cdp/identity';
 import type { Warehouse } from '@cdp/warehouse';
 import type { Registry } from 'prom-client';
@@ -31,6 +31,8 @@ export interface IdentityServiceOptions {
    * and the loader reads `cdp.events.raw`.
    */
   readonly stamper?: boolean;
+  /** Where the resolver reports how it fares (`/readyz`, `cdp_consumer_*`). */
+  readonly health?: ConsumerHealth;
 }
 
 export interface IdentityService {
@@ -65,6 +67,7 @@ export function createIdentityService(opts: IdentityServiceOptions): IdentitySer
           metrics,
           group: groups.resolver,
           restampTopic: opts.stamper === false ? opts.topics.eventsRaw : opts.topics.eventsResolved,
+          health: opts.health,
         });
   if (opts.stamperCache === 'graph' && !resolver) {
     throw new Error('identity: a graph cache needs the resolver in the same process');

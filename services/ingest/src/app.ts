@@ -19,6 +19,7 @@ import { registerCors } from './routes/cors.js';
 import { registerPixelRoutes } from './routes/pixel.js';
 import { registerSdkRoute } from './routes/sdk.js';
 import { registerDerivedRoute } from './routes/derived.js';
+import { registerRateLimits } from './routes/rate-limit.js';
 import { createDerivedEventSink, type DerivedEventSink } from './derived-events.js';
 
 function limitsOf(deps: IngestDeps): IngestLimits {
@@ -67,6 +68,8 @@ export async function registerIngest(
     maxDepth: limits.CDP_MAX_DEPTH,
     maxFutureMs: limits.CDP_MAX_FUTURE_MS,
     stamper: deps.stamper,
+    unauthSamplesPerMin: limits.CDP_UNAUTH_SAMPLES_PER_MIN,
+    now,
   });
   const derivedEvents = createDerivedEventSink(collector, deps.logger, now);
   const ctx: IngestContext = {
@@ -95,11 +98,17 @@ export async function registerIngest(
     // Bodies are kept as bytes: handlers check UTF-8, JSON and limits
     // themselves and dead-letter what fails, with the raw payload.
     registerByteBodies(ingest, limits.CDP_MAX_BATCH_BYTES * 4);
+    // Limits per IP and write key, before any body is read.
+    const limitRequest = await registerRateLimits(ingest, ctx);
+    ingest.addHook('onRequest', async (req, reply) => {
+      if (req.url.startsWith('/v1/')) await limitRequest(req, reply);
+    });
     ingest.setErrorHandler(
       cdpErrorHandler(async (e, req, reply) => {
         if (req.routeOptions.config.collect !== true) return;
-        // A refused request is dead-lettered; a retryable failure (503) is not:
-        // the client was told to send it again, so nothing is lost.
+        // A refused request is dead-lettered (one without a valid write key
+        // only counted and sampled: see the collector); a retryable failure
+        // (503, 429) is not: the client was told to send it again.
         if (!e.retryable) {
           const body = Buffer.isBuffer(req.body) ? req.body : '';
           await collector.deadLetter(
@@ -124,6 +133,7 @@ export async function registerIngest(
       bus: deps.bus,
       warehouse: deps.warehouse,
       registry: metrics.registry,
+      consumers: deps.consumers,
     });
     registerCollectRoutes(ingest, ctx);
     registerPixelRoutes(ingest, ctx);

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { CdpError, isCdpError, type ErrorCode, type Logger, type Topics } from '@cdp/core';
+import {
+  CdpError,
+  deadLetterMessage,
+  isCdpError,
+  type ErrorCode,
+  type Logger,
+  type Topics,
+} from '@cdp/core';
 import type { Bus, ProduceRecord } from '@cdp/bus';
 import type { EventType, EventValidator } from '@cdp/schemas';
 import { stampEvent, type StampEventOptions } from '@cdp/identity';
@@ -7,9 +14,6 @@ import { enrich } from './domain/enrich.js';
 import type { IngestMetrics } from './metrics.js';
 import { normalizeEvent, type NormalizeOptions } from './pipeline/normalize.js';
 import type { Source } from '@cdp/sources';
-
-/** Dead-letter payloads are cut at this size; the rest is not kept. */
-export const MAX_DEAD_LETTER_PAYLOAD = 64 * 1024;
 
 /** Who sent a request, when, from where. */
 export interface RequestContext {
@@ -78,22 +82,35 @@ export interface CollectorDeps {
    * the bus. Links the resolver must see go to `linksTopic` after the events.
    */
   readonly stamper?: IngestStamper | undefined;
+  /**
+   * Refused requests without a valid write key kept per minute, as 1 KiB
+   * samples (default 10): the rest is only counted, so that no one without a
+   * key can fill the disk through the dead-letter table.
+   */
+  readonly unauthSamplesPerMin?: number;
+  readonly now?: () => number;
 }
 
-function payloadString(payload: unknown): { payload: string; truncated: boolean } {
-  let s: string;
-  if (typeof payload === 'string') s = payload;
-  else if (Buffer.isBuffer(payload)) s = payload.toString('utf8');
-  else {
-    try {
-      s = JSON.stringify(payload) ?? '';
-    } catch {
-      s = String(payload);
-    }
+/** Payload kept of a refused request without a valid write key. */
+export const UNAUTH_SAMPLE_BYTES = 1024;
+
+const BODY_WRITE_KEY = /("writeKey"\s*:\s*")((?:[^"\\]|\\.)*)"/g;
+const QUERY_WRITE_KEY = /([?&]writeKey=)[^&#\s]*/g;
+
+/** The payload without any write key in it (`"writeKey":"…"` in a body, `writeKey=…` in a URL). */
+export function redactWriteKeys(payload: string): string {
+  if (!payload.includes('writeKey')) return payload;
+  return payload.replace(BODY_WRITE_KEY, '$1[redacted]"').replace(QUERY_WRITE_KEY, '$1[redacted]');
+}
+
+function payloadString(payload: unknown): string {
+  if (typeof payload === 'string') return payload;
+  if (Buffer.isBuffer(payload)) return payload.toString('utf8');
+  try {
+    return JSON.stringify(payload) ?? '';
+  } catch {
+    return String(payload);
   }
-  return s.length > MAX_DEAD_LETTER_PAYLOAD
-    ? { payload: s.slice(0, MAX_DEAD_LETTER_PAYLOAD), truncated: true }
-    : { payload: s, truncated: false };
 }
 
 export function createCollector(deps: CollectorDeps): Collector {
@@ -106,32 +123,53 @@ export function createCollector(deps: CollectorDeps): Collector {
     maxDepth: deps.maxDepth,
   };
 
+  const now = deps.now ?? Date.now;
+  const samplesPerMin = deps.unauthSamplesPerMin ?? 10;
+  let sampleWindow = 0;
+  let samplesInWindow = 0;
+  /** Whether this refused request without a key is kept as a sample (at most N a minute). */
+  const takeSample = (): boolean => {
+    const minute = Math.floor(now() / 60_000);
+    if (minute !== sampleWindow) {
+      sampleWindow = minute;
+      samplesInWindow = 0;
+    }
+    if (samplesInWindow >= samplesPerMin) return false;
+    samplesInWindow++;
+    return true;
+  };
+
   const deadLetterRecords = (
     entries: readonly DeadLetter[],
     ctx: RequestContext,
   ): ProduceRecord[] =>
     entries.map((e) => {
-      const p = payloadString(e.payload);
       deps.metrics.deadLetters.inc({ code: e.code });
+      const payload = redactWriteKeys(payloadString(e.payload));
       return {
         key: ctx.source?.id ?? null,
-        value: JSON.stringify({
-          schemaVersion: 1,
+        value: deadLetterMessage({
           id: newId(),
           receivedAt: ctx.receivedAt,
           sourceId: ctx.source?.id ?? '',
           code: e.code,
           field: e.field,
           reason: e.reason,
-          payload: p.payload,
-          truncated: p.truncated,
+          payload,
+          ...(ctx.source ? {} : { maxPayload: UNAUTH_SAMPLE_BYTES }),
           ip: ctx.ip,
         }),
       };
     });
 
   const collector: Collector = {
-    async deadLetter(entries, ctx) {
+    async deadLetter(all, ctx) {
+      let entries = all;
+      if (!ctx.source) {
+        // No valid write key: counted, and only a few small samples kept.
+        for (const e of all) deps.metrics.unauthenticated.inc({ code: e.code });
+        entries = all.filter(() => takeSample());
+      }
       if (entries.length === 0) return;
       try {
         await deps.bus.produce(deps.topics.eventsInvalid, deadLetterRecords(entries, ctx));

@@ -27,6 +27,12 @@ export interface IngestOwnConfig {
   CDP_TRUST_PROXY: boolean;
   /** Path the browser SDK is served at. Default `/s/c.js` (no word that ad blockers match). */
   CDP_SDK_PATH: string;
+  /** Collection requests one IP may send per minute (429 and Retry-After past it; 0: no limit). Default 6,000. */
+  CDP_RATE_LIMIT_PER_IP: number;
+  /** Collection requests one write key may send per minute (0: no limit). Default 60,000. */
+  CDP_RATE_LIMIT_PER_KEY: number;
+  /** Refused requests without a valid write key kept as samples per minute (1 KiB each; all are counted). Default 10. */
+  CDP_UNAUTH_SAMPLES_PER_MIN: number;
 }
 
 /** Ingest's settings with the platform's and the sources' (write-key lookups, first-start credentials). */
@@ -49,6 +55,9 @@ export const ingestConfigSchema: JSONSchemaType<IngestOwnConfig> = {
       pattern: '^/(?!v1/)[A-Za-z0-9._~/-]+$',
       description: 'a path such as /s/c.js, outside /v1/',
     },
+    CDP_RATE_LIMIT_PER_IP: { type: 'integer', default: 6000, minimum: 0 },
+    CDP_RATE_LIMIT_PER_KEY: { type: 'integer', default: 60_000, minimum: 0 },
+    CDP_UNAUTH_SAMPLES_PER_MIN: { type: 'integer', default: 10, minimum: 0 },
   },
   required: [],
   additionalProperties: false,

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger, Topics } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
 import type { Warehouse } from '@cdp/warehouse';
+import type { ConsumerReadiness } from '@cdp/http';
 import type { SourceRegistry } from '@cdp/sources';
 import type { Collector, IngestStamper, RequestContext } from './collector.js';
 import type { IngestOwnConfig } from './config.js';
@@ -17,6 +18,9 @@ export type IngestLimits = Pick<
   | 'CDP_MAX_FUTURE_MS'
   | 'CDP_TRUST_PROXY'
   | 'CDP_SDK_PATH'
+  | 'CDP_RATE_LIMIT_PER_IP'
+  | 'CDP_RATE_LIMIT_PER_KEY'
+  | 'CDP_UNAUTH_SAMPLES_PER_MIN'
 >;
 
 export const DEFAULT_LIMITS: IngestLimits = {
@@ -27,6 +31,9 @@ export const DEFAULT_LIMITS: IngestLimits = {
   CDP_MAX_FUTURE_MS: 3_600_000,
   CDP_TRUST_PROXY: false,
   CDP_SDK_PATH: '/s/c.js',
+  CDP_RATE_LIMIT_PER_IP: 6000,
+  CDP_RATE_LIMIT_PER_KEY: 60_000,
+  CDP_UNAUTH_SAMPLES_PER_MIN: 10,
 };
 
 export interface IngestDeps {
@@ -48,6 +55,8 @@ export interface IngestDeps {
    * engine's tier changes) to `POST /v1/derived/batch`: distributed mode.
    */
   readonly derivedToken?: string | undefined;
+  /** The process's consumers, for `/readyz` (the all-in-one runner). */
+  readonly consumers?: ConsumerReadiness | undefined;
 }
 
 /** What the collection routes share. */

@@ -7,6 +7,10 @@ export interface IngestMetrics {
   readonly events: Counter<'outcome'>;
   readonly requests: Counter<'route' | 'status'>;
   readonly deadLetters: Counter<'code'>;
+  /** Refused requests without a valid write key (counted; only a few are kept as samples). */
+  readonly unauthenticated: Counter<'code'>;
+  /** Requests refused with 429, by limit (`ip`, `key`). */
+  readonly rateLimited: Counter<'limit'>;
   /** Time from request to the bus acknowledging the events. */
   readonly produceSeconds: Histogram;
 }
@@ -33,6 +37,18 @@ export function createIngestMetrics(opts: { registry?: Registry } = {}): IngestM
       name: 'cdp_ingest_dead_letters_total',
       help: 'Rejected inputs sent to the dead-letter topic, by code',
       labelNames: ['code'],
+      registers: [registry],
+    }),
+    unauthenticated: new Counter({
+      name: 'cdp_ingest_unauthenticated_total',
+      help: 'Refused collection requests without a valid write key, by code (a few are kept as dead-letter samples)',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'cdp_ingest_rate_limited_total',
+      help: 'Collection requests answered 429, by limit (ip, key)',
+      labelNames: ['limit'],
       registers: [registry],
     }),
     produceSeconds: new Histogram({

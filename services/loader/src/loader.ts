@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Logger, Topics } from '@cdp/core';
-import type { Bus, MessageBatch, Subscription } from '@cdp/bus';
+import { MAX_DEAD_LETTER_PAYLOAD, wellFormed, type Logger, type Topics } from '@cdp/core';
+import {
+  guardConsumer,
+  type Bus,
+  type ConsumerHealth,
+  type MessageBatch,
+  type PoisonRecord,
+  type Subscription,
+} from '@cdp/bus';
 import { TABLES, type Warehouse } from '@cdp/warehouse';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { createBatcher, type Batcher } from './batcher.js';
@@ -20,6 +27,8 @@ export interface LoaderOptions {
   readonly registry?: Registry;
   /** Prefix of the consumer group names (the topic prefix, so runs sharing a broker stay apart). Default `cdp.`. */
   readonly groupPrefix?: string;
+  /** Where the loader's consumers report how they fare (`/readyz`, `cdp_consumer_*`). */
+  readonly health?: ConsumerHealth;
 }
 
 export interface Loader {
@@ -73,15 +82,58 @@ export function createLoader(opts: LoaderOptions): Loader {
     registers,
   });
 
+  const refusedTotal = new Counter({
+    name: 'cdp_loader_rows_refused_total',
+    help: 'Rows the warehouse refused one by one while the rest of their insert went in (dead-lettered or dropped), by table',
+    labelNames: ['table'],
+    registers,
+  });
+
+  /**
+   * Inserts rows; when the warehouse refuses the insert while it answers a
+   * ping, the rows are bisected until the one it refuses is found, which
+   * `refused` deals with (dead letter), and the rest goes in: one bad row
+   * never blocks a topic. When the ping fails too, the insert is retried
+   * as a whole by the bus (the warehouse is down, not the row bad).
+   */
   const writer =
-    <R>(table: string, insert: (rows: R[], token: string) => Promise<void>) =>
+    <R>(
+      table: string,
+      insert: (rows: R[], token: string) => Promise<void>,
+      refused: (row: R, err: unknown) => Promise<void>,
+    ) =>
     async (rows: R[], parts: string[]): Promise<void> => {
       const end = flushSeconds.startTimer({ table });
+      const isolate = async (part: R[], token: string, err: unknown): Promise<void> => {
+        await warehouse.ping().catch(() => {
+          throw err;
+        });
+        if (part.length === 1) {
+          refusedTotal.inc({ table });
+          logger.error({ err, table }, 'loader_row_refused');
+          await refused(part[0] as R, err);
+          return;
+        }
+        const mid = Math.ceil(part.length / 2);
+        for (const [half, t] of [
+          [part.slice(0, mid), `${token}:a`],
+          [part.slice(mid), `${token}:b`],
+        ] as const) {
+          try {
+            await insert(half, t);
+          } catch (e) {
+            await isolate(half, t, e);
+          }
+        }
+      };
       try {
-        await insert(rows, dedupToken(table, parts));
-      } catch (err) {
-        logger.warn({ err, table, rows: rows.length }, 'loader_insert_failed');
-        throw err;
+        const token = dedupToken(table, parts);
+        try {
+          await insert(rows, token);
+        } catch (err) {
+          logger.warn({ err, table, rows: rows.length }, 'loader_insert_failed');
+          await isolate(rows, token, err);
+        }
       } finally {
         end();
       }
@@ -89,54 +141,113 @@ export function createLoader(opts: LoaderOptions): Loader {
       logger.debug({ table, rows: rows.length }, 'loader_flushed');
     };
 
+  const reasonOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+  /** A row for `events_invalid` from a bus message or line the loader could not store. */
+  const refusedRow = (id: string, value: Buffer, reason: string, code: string): InvalidRow => ({
+    id,
+    received_at: Date.now(),
+    source_id: '',
+    code,
+    field: '',
+    reason: wellFormed(reason),
+    payload: wellFormed(value.toString('utf8').slice(0, MAX_DEAD_LETTER_PAYLOAD)),
+    ip: '',
+  });
+  const insertInvalid = (rows: InvalidRow[], token?: string): Promise<void> =>
+    warehouse.insert(TABLES.eventsInvalid, rows, token === undefined ? {} : { dedupToken: token });
+
   // Event messages go to ClickHouse as they are: a materialized view parses
   // them (see migration 004), so this event loop only concatenates bytes.
   const events: Batcher<Buffer> = createBatcher({
     maxRows,
     maxWaitMs,
-    write: writer<Buffer>(TABLES.events, (lines, dedupToken) =>
-      warehouse.insertLines(TABLES.eventsIngest, lines, { dedupToken }),
+    write: writer<Buffer>(
+      TABLES.events,
+      (lines, dedupToken) => warehouse.insertLines(TABLES.eventsIngest, lines, { dedupToken }),
+      (line, err) =>
+        insertInvalid([
+          refusedRow(
+            createHash('sha256').update(line).digest('hex'),
+            line,
+            `The warehouse refused this event: ${reasonOf(err)}`,
+            'CDP_ERR_LOADER_ROW_REFUSED',
+          ),
+        ]),
     ),
   });
   const invalid: Batcher<InvalidRow> = createBatcher({
     maxRows,
     maxWaitMs,
-    write: writer<InvalidRow>(TABLES.eventsInvalid, (rows, dedupToken) =>
-      warehouse.insert(TABLES.eventsInvalid, rows, { dedupToken }),
-    ),
+    write: writer<InvalidRow>(TABLES.eventsInvalid, insertInvalid, async (row, err) => {
+      // Kept without its payload, the one part that can be refused.
+      await insertInvalid([
+        { ...row, payload: '', reason: `${row.reason} (payload refused: ${reasonOf(err)})` },
+      ]).catch((e: unknown) => logger.error({ err: e, id: row.id }, 'loader_dead_letter_dropped'));
+    }),
   });
   // Merges from the identity resolver become `person_overrides` rows.
   const overrides: Batcher<OverrideRow> = createBatcher({
     maxRows,
     maxWaitMs: Math.min(maxWaitMs, 250),
-    write: writer<OverrideRow>(TABLES.personOverrides, (rows, dedupToken) =>
-      warehouse.insert(TABLES.personOverrides, rows, { dedupToken }),
+    write: writer<OverrideRow>(
+      TABLES.personOverrides,
+      (rows, dedupToken) => warehouse.insert(TABLES.personOverrides, rows, { dedupToken }),
+      // The resolver writes person_overrides itself too; the log keeps this one.
+      async (row) => logger.error({ row }, 'loader_override_dropped'),
     ),
   });
   const subs: Subscription[] = [];
   const groups = loaderGroups(opts.groupPrefix);
 
   const badMessage = (
-    b: MessageBatch,
+    b: { readonly topic: string; readonly partition: number },
     value: Buffer,
     offset: string,
     err: unknown,
-  ): InvalidRow => ({
-    id: `${b.topic}:${b.partition}:${offset}`,
-    received_at: Date.now(),
-    source_id: '',
-    code: 'CDP_ERR_LOADER_BAD_MESSAGE',
-    field: '',
-    reason: `${b.topic} offset ${offset}: ${err instanceof Error ? err.message : String(err)}`,
-    payload: value.toString('utf8').slice(0, 65536),
-    ip: '',
-  });
+    code = 'CDP_ERR_LOADER_BAD_MESSAGE',
+  ): InvalidRow =>
+    refusedRow(
+      `${b.topic}:${b.partition}:${offset}`,
+      value,
+      `${b.topic} offset ${offset}: ${reasonOf(err)}`,
+      code,
+    );
 
   const onError = (err: unknown, b: MessageBatch): void =>
     logger.warn(
       { err, topic: b.topic, partition: b.partition, messages: b.messages.length },
       'loader_batch_retry',
     );
+
+  /**
+   * A handler that cannot fail on one record for ever: the backstop behind
+   * the per-row isolation of the inserts (a record the handler still
+   * refuses goes to `events_invalid` as it is), and the consumer's health.
+   */
+  const guarded = (
+    name: string,
+    handleBatch: (b: MessageBatch) => Promise<void>,
+  ): ((b: MessageBatch) => Promise<void>) =>
+    guardConsumer({
+      name,
+      handleBatch,
+      probe: () => warehouse.ping(),
+      deadLetter: (records: readonly PoisonRecord[]) =>
+        insertInvalid(
+          records.map((r) =>
+            badMessage(
+              r.message,
+              r.message.value,
+              r.message.offset,
+              r.reason,
+              'CDP_ERR_LOADER_ROW_REFUSED',
+            ),
+          ),
+        ),
+      onPoison: (records) =>
+        logger.error({ consumer: name, count: records.length }, 'loader_records_dead_lettered'),
+      ...(opts.health ? { health: opts.health } : {}),
+    });
 
   return {
     async start() {
@@ -146,7 +257,7 @@ export function createLoader(opts: LoaderOptions): Loader {
           group: groups.events,
           maxBatchSize: maxRows,
           onError,
-          handleBatch: async (b) => {
+          handleBatch: guarded('loader.events', async (b) => {
             const lines: Buffer[] = [];
             const bad: InvalidRow[] = [];
             for (const m of b.messages) {
@@ -166,7 +277,7 @@ export function createLoader(opts: LoaderOptions): Loader {
             const part = partOf(b);
             const since = b.messages[0]?.timestamp;
             await Promise.all([events.add(lines, part, since), invalid.add(bad, part, since)]);
-          },
+          }),
         }),
       );
       subs.push(
@@ -175,7 +286,7 @@ export function createLoader(opts: LoaderOptions): Loader {
           group: groups.invalid,
           maxBatchSize: maxRows,
           onError,
-          handleBatch: async (b) => {
+          handleBatch: guarded('loader.invalid', async (b) => {
             const rows: InvalidRow[] = [];
             for (const m of b.messages) {
               try {
@@ -185,7 +296,7 @@ export function createLoader(opts: LoaderOptions): Loader {
               }
             }
             await invalid.add(rows, partOf(b), b.messages[0]?.timestamp);
-          },
+          }),
         }),
       );
       subs.push(
@@ -194,7 +305,7 @@ export function createLoader(opts: LoaderOptions): Loader {
           group: groups.merges,
           maxBatchSize: maxRows,
           onError,
-          handleBatch: async (b) => {
+          handleBatch: guarded('loader.merges', async (b) => {
             const rows: OverrideRow[] = [];
             for (const m of b.messages) {
               const row = overrideRow(m.value);
@@ -202,7 +313,7 @@ export function createLoader(opts: LoaderOptions): Loader {
               else logger.error({ offset: m.offset, topic: b.topic }, 'loader_bad_merge_message');
             }
             await overrides.add(rows, partOf(b), b.messages[0]?.timestamp);
-          },
+          }),
         }),
       );
       logger.info(

@@ -4,7 +4,7 @@
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { backboneTopicSpecs, createLogger, startOpsServer, topics as topicNames } from '@cdp/core';
-import { openBus } from '@cdp/bus';
+import { createConsumerHealth, describeStuck, openBus } from '@cdp/bus';
 import { openWarehouse } from '@cdp/warehouse';
 import { loadLoaderConfig } from './config.js';
 import { createLoader } from './loader.js';
@@ -14,6 +14,7 @@ const logger = createLogger({ service: 'loader', level: config.LOG_LEVEL });
 const t = topicNames(config.CDP_TOPIC_PREFIX);
 const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'cdp_' });
+const health = createConsumerHealth({ registry });
 
 const warehouse = await openWarehouse(config, logger);
 await warehouse.migrate();
@@ -30,6 +31,7 @@ const loader = createLoader({
   maxRows: config.CDP_LOADER_MAX_ROWS,
   registry,
   groupPrefix: config.CDP_TOPIC_PREFIX,
+  health,
 });
 await loader.start();
 
@@ -37,6 +39,8 @@ const http = await startOpsServer({
   port: config.CDP_LOADER_PORT,
   ready: async () => {
     await Promise.all([bus.ping(), warehouse.ping()]);
+    const stuck = health.stuck();
+    if (stuck.length > 0) throw new Error(`stuck: ${describeStuck(stuck)}`);
   },
   registry,
 });

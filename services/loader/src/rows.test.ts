@@ -23,7 +23,7 @@ describe('invalidRow', () => {
       source_id: '',
       code: 'CDP_ERR_INGEST_MALFORMED_JSON',
       field: 'body',
-      reason: 'bad (payload cut at 64 KiB)',
+      reason: 'bad (payload cut at 1 characters)',
       payload: '{',
       ip: '1.1.1.1',
     });

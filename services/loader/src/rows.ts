@@ -3,6 +3,7 @@
  * messages are parsed by ClickHouse itself: migration 004.) A message that
  * does not map throws; the loader dead-letters it instead of blocking.
  */
+import { wellFormed } from '@cdp/core';
 
 export interface InvalidRow extends Record<string, unknown> {
   id: string;
@@ -15,8 +16,9 @@ export interface InvalidRow extends Record<string, unknown> {
   ip: string;
 }
 
+// Well-formed: one lone surrogate would make ClickHouse refuse the whole insert.
 const str = (v: unknown): string =>
-  typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
+  typeof v === 'string' ? wellFormed(v) : typeof v === 'number' ? String(v) : '';
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const obj = (v: unknown): Record<string, unknown> | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v)
@@ -35,7 +37,9 @@ export function invalidRow(value: Buffer | string): InvalidRow {
     code: str(m['code']),
     field: str(m['field']),
     reason:
-      m['truncated'] === true ? `${str(m['reason'])} (payload cut at 64 KiB)` : str(m['reason']),
+      m['truncated'] === true
+        ? `${str(m['reason'])} (payload cut at ${str(m['payload']).length} characters)`
+        : str(m['reason']),
     payload: str(m['payload']),
     ip: str(m['ip']),
   };
