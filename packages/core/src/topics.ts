@@ -5,6 +5,7 @@ export const TOPIC_SUFFIXES = {
   eventsResolved: 'events.resolved',
   identityLinks: 'identity.links',
   identityMerges: 'identity.merges',
+  identityChanges: 'identity.changes',
   profilesTags: 'profiles.tags',
   segmentsChanges: 'segments.changes',
 } as const;
@@ -24,7 +25,9 @@ export function topics(prefix = 'cdp.'): Topics {
  * configured partitions; the dead-letter topic with one (it is small, and one
  * partition keeps dead letters in arrival order); the identity links topic
  * with exactly one, because link decisions must be taken in one order by one
- * resolver; and the merges topic with one (merges apply in order).
+ * resolver; the merges topic with one (merges apply in order); and the
+ * identity changes topic with one (every stamper reads all of it to drop
+ * what its cache knows of people the resolver merged, split or erased).
  */
 export function backboneTopicSpecs(
   prefix: string,
@@ -37,6 +40,7 @@ export function backboneTopicSpecs(
     { name: t.eventsInvalid, partitions: 1 },
     { name: t.identityLinks, partitions: 1 },
     { name: t.identityMerges, partitions: 1 },
+    { name: t.identityChanges, partitions: 1 },
   ];
 }
 

@@ -81,6 +81,7 @@ export type {
 } from './snapshot.js';
 export type {
   DeleteCommand,
+  IdentityChangeMessage,
   LinkMessage,
   OverrideMessage,
   ResolveLink,

@@ -69,3 +69,14 @@ export interface OverrideMessage {
   readonly version: number;
   readonly deleted?: boolean;
 }
+
+/**
+ * A message of `cdp.identity.changes` (schemas/topics/identity-changes.json):
+ * people whose identifiers a merge, split or delete changed, published after
+ * the graph is stored. Every stamper reads all of them (its own group) and
+ * drops what its cache knows of these people.
+ */
+export interface IdentityChangeMessage {
+  readonly schemaVersion: 1;
+  readonly oneIds: readonly string[];
+}

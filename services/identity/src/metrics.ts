@@ -9,6 +9,7 @@ export interface IdentityMetrics {
   readonly junk: Counter<'reason'>;
   readonly restamps: Counter;
   readonly badMessages: Counter;
+  readonly changesRead: Counter;
   readonly persons: Gauge;
   readonly identifiers: Gauge;
 }
@@ -53,6 +54,11 @@ export function createIdentityMetrics(registry?: Registry): IdentityMetrics {
     badMessages: new Counter({
       name: 'cdp_identity_bad_messages_total',
       help: 'Bus messages the identity service could not read',
+      registers,
+    }),
+    changesRead: new Counter({
+      name: 'cdp_identity_stamper_changes_read_total',
+      help: 'People a stamper dropped from its cache because the resolver merged, split or erased them',
       registers,
     }),
     persons: new Gauge({

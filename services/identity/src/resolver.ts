@@ -5,6 +5,7 @@ import {
   importIdentityGraph,
   type IdentityGraph,
   type IdentityRules,
+  type IdentityChangeMessage,
   type LinkMessage,
   type OverrideMessage,
 } from '@cdp/identity';
@@ -48,6 +49,9 @@ export interface Resolver {
   graph(): IdentityGraph;
 }
 
+/** People per `cdp.identity.changes` message. */
+const CHANGES_PER_MESSAGE = 5000;
+
 /** Room for the rows of one link message under one version number. */
 const VERSIONS_PER_MESSAGE = 64;
 
@@ -68,6 +72,21 @@ export function createResolver(opts: ResolverOptions): Resolver {
   let expectedNext: bigint | undefined;
   /** Events of the batch in hand whose stamp the resolver corrects. */
   let restamped: ProduceRecord[] = [];
+
+  /** People of the batch in hand that a merge, split or delete changed. */
+  let changed = new Set<string>();
+  const publishChanges = async (oneIds: readonly string[]): Promise<void> => {
+    const records: ProduceRecord[] = [];
+    for (let i = 0; i < oneIds.length; i += CHANGES_PER_MESSAGE)
+      records.push({
+        key: null,
+        value: JSON.stringify({
+          schemaVersion: 1,
+          oneIds: oneIds.slice(i, i + CHANGES_PER_MESSAGE),
+        } satisfies IdentityChangeMessage),
+      });
+    await bus.produce(topics.identityChanges, records);
+  };
 
   /** Fingerprint of the persisted graph when this graph was loaded from it. */
   let loadedMark: string | undefined;
@@ -121,6 +140,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
     const writes: GraphWrites = emptyWrites();
     const overrides = new Map<string, OverrideMessage>();
     restamped = [];
+    changed = new Set();
 
     for (const m of batch.messages) {
       let link: LinkMessage;
@@ -165,6 +185,9 @@ export function createResolver(opts: ResolverOptions): Resolver {
       });
     }
     await writeGraph(warehouse, writes);
+    // After the graph is stored: a stamper that drops its cached answers for
+    // these people and asks the warehouse again gets the new ones.
+    if (changed.size > 0) await publishChanges([...changed]);
     const last = batch.messages[batch.messages.length - 1];
     if (last) expectedNext = BigInt(last.offset) + 1n;
     metrics.persons.set(graph.stats().persons);
@@ -241,6 +264,8 @@ export function createResolver(opts: ResolverOptions): Resolver {
           for (const mg of out.merges) metrics.merges.inc({ reason: mg.reason });
           const into = out.oneId;
           if (into !== undefined) {
+            changed.add(into);
+            for (const mg of out.merges) changed.add(mg.from);
             personRows(into, version, writes);
             for (const mg of out.merges) {
               overrides.set(mg.from, { from: mg.from, into: mg.into, reason: mg.reason, version });
@@ -279,6 +304,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
           return;
         }
         personRows(res.oneId, version, writes);
+        changed.add(res.from).add(res.oneId);
         const [a, b] = res.from < res.oneId ? [res.from, res.oneId] : [res.oneId, res.from];
         writes.blocks.push({ one_id: a, other_one_id: b, version, is_deleted: 0 });
         for (const e of res.audit) writes.audit.push(auditRow(e, link.requestId));
@@ -312,7 +338,9 @@ export function createResolver(opts: ResolverOptions): Resolver {
             ),
           );
         }
+        changed.add(res.oneId);
         for (const id of res.retiredIds) {
+          changed.add(id);
           writes.tombstones.push({ one_id: id, deleted_at: new Date(link.at).toISOString() });
           if (id !== res.oneId)
             overrides.set(id, {

@@ -1,6 +1,13 @@
 import type { Logger, Topics } from '@cdp/core';
 import type { Bus, MessageBatch, ProduceRecord, Subscription } from '@cdp/bus';
-import { extractIdentifiers, stampEvent, type Identifier, type IdentityRules } from '@cdp/identity';
+import { randomUUID } from 'node:crypto';
+import {
+  extractIdentifiers,
+  stampEvent,
+  type Identifier,
+  type IdentityChangeMessage,
+  type IdentityRules,
+} from '@cdp/identity';
 import type { StamperCache } from './cache.js';
 import type { IdentityMetrics } from './metrics.js';
 
@@ -41,10 +48,11 @@ interface RawMessage {
 export function createStamper(opts: StamperOptions): Stamper {
   const { bus, topics, logger, rules, cache, metrics } = opts;
   let sub: Subscription | undefined;
+  let changesSub: Subscription | undefined;
   const stampOptions = {
     rules,
     lookup: (i: Identifier) => cache.lookup(i),
-    ...(opts.isTaken ? { isTaken: opts.isTaken } : {}),
+    ...(opts.isTaken ? { isTaken: opts.isTaken } : cache.isTaken ? { isTaken: cache.isTaken } : {}),
   };
 
   const handle = async (batch: MessageBatch): Promise<void> => {
@@ -109,6 +117,28 @@ export function createStamper(opts: StamperOptions): Stamper {
 
   return {
     async start() {
+      const invalidate = cache.invalidate;
+      if (invalidate) {
+        // Its own group: every stamper instance reads every change.
+        changesSub = await bus.subscribe({
+          topic: topics.identityChanges,
+          group: `${opts.group}.cache.${randomUUID()}`,
+          maxWaitMs: 20,
+          handleBatch: async (b) => {
+            for (const m of b.messages) {
+              try {
+                const c = JSON.parse(m.value.toString('utf8')) as Partial<IdentityChangeMessage>;
+                if (Array.isArray(c.oneIds)) {
+                  invalidate(c.oneIds);
+                  metrics.changesRead.inc(c.oneIds.length);
+                }
+              } catch (err) {
+                logger.warn({ err, offset: m.offset }, 'identity_bad_change_message');
+              }
+            }
+          },
+        });
+      }
       sub = await bus.subscribe({
         topic: topics.eventsRaw,
         group: opts.group,
@@ -120,7 +150,9 @@ export function createStamper(opts: StamperOptions): Stamper {
     },
     async stop() {
       await sub?.close();
+      await changesSub?.close();
       sub = undefined;
+      changesSub = undefined;
     },
   };
 }
