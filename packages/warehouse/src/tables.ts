@@ -25,6 +25,8 @@ export const TABLES = {
   identityTombstones: 'identity_tombstones',
   /** OneID: every merge, refusal, split and deletion with its reason. */
   identityAudit: 'identity_audit',
+  /** OneID: the resolver's progress on the links topic (a replay is a no-op). */
+  identityResolverProgress: 'identity_resolver_progress',
   /** View: every event with `person_id` resolved through `person_overrides`. Use it for person-level queries. */
   eventsByPerson: 'events_by_person',
   /** Tags: definitions as data, versioned. */

@@ -18,7 +18,10 @@ import {
   graphMark,
   identityRow,
   loadSnapshot,
+  readProgress,
+  VERSIONS_PER_MESSAGE,
   writeGraph,
+  writeProgress,
   type GraphWrites,
 } from './store.js';
 
@@ -51,9 +54,6 @@ export interface Resolver {
 
 /** People per `cdp.identity.changes` message. */
 const CHANGES_PER_MESSAGE = 5000;
-
-/** Room for the rows of one link message under one version number. */
-const VERSIONS_PER_MESSAGE = 64;
 
 /**
  * The one ordered resolver: consumes `cdp.identity.links` (one partition, so
@@ -91,8 +91,12 @@ export function createResolver(opts: ResolverOptions): Resolver {
   /** Fingerprint of the persisted graph when this graph was loaded from it. */
   let loadedMark: string | undefined;
 
+  /** Links below this offset are in the stored graph already (a replay skips them). */
+  let storedNext: number | undefined;
+
   const reload = async (why: string): Promise<void> => {
     const started = Date.now();
+    await finishStoredBatch();
     // Taken before the read: a write during it only causes one more reload.
     loadedMark = await graphMark(warehouse);
     const snapshot = await loadSnapshot(warehouse);
@@ -101,9 +105,48 @@ export function createResolver(opts: ResolverOptions): Resolver {
     metrics.persons.set(stats.persons);
     metrics.identifiers.set(stats.identifiers);
     logger.info(
-      { why, persons: stats.persons, identifiers: stats.identifiers, ms: Date.now() - started },
+      {
+        why,
+        persons: stats.persons,
+        identifiers: stats.identifiers,
+        storedNext,
+        ms: Date.now() - started,
+      },
       'identity_graph_loaded',
     );
+  };
+
+  /**
+   * A batch whose rows stopped half-way (a crash, a failed insert) is written
+   * again from its journal before the graph is read: a graph loaded from half
+   * a batch would decide its links differently (a split refused because its
+   * identifiers moved already, a delete without its tombstone).
+   */
+  const finishStoredBatch = async (): Promise<void> => {
+    const progress = await readProgress(warehouse, topics.identityLinks);
+    if (progress === undefined) {
+      storedNext = undefined;
+      return;
+    }
+    if (progress.state === 'done') {
+      storedNext = progress.nextOffset;
+      return;
+    }
+    const j = progress.journal;
+    logger.warn({ firstOffset: j.firstOffset, lastOffset: j.lastOffset }, 'identity_batch_redone');
+    try {
+      await writeGraph(warehouse, j.writes, j);
+    } catch (err) {
+      // The warehouse refuses a row of it (a record to dead-letter): the
+      // batch is decided again, and the consumer's guard isolates the record.
+      logger.error({ err, firstOffset: j.firstOffset }, 'identity_batch_redo_failed');
+      await writeProgress(warehouse, topics.identityLinks, j, undefined, 'abandoned');
+      storedNext = j.firstOffset;
+      return;
+    }
+    if (j.changed.length > 0) await publishChanges(j.changed);
+    await writeProgress(warehouse, topics.identityLinks, j);
+    storedNext = j.lastOffset + 1;
   };
 
   /** Set when a batch failed half-way: the graph holds what was not persisted. */
@@ -142,7 +185,19 @@ export function createResolver(opts: ResolverOptions): Resolver {
     restamped = [];
     changed = new Set();
 
-    for (const m of batch.messages) {
+    // A replay (offsets not committed after the graph was stored, a standby
+    // that read from an older offset) skips what the stored graph holds.
+    const fresh =
+      opts.replayOnly === true || storedNext === undefined
+        ? batch.messages
+        : batch.messages.filter((m) => Number(m.offset) >= (storedNext as number));
+    const last = batch.messages[batch.messages.length - 1];
+    if (fresh.length === 0) {
+      if (last) expectedNext = BigInt(last.offset) + 1n;
+      return;
+    }
+
+    for (const m of fresh) {
       let link: LinkMessage;
       try {
         link = JSON.parse(m.value.toString('utf8')) as LinkMessage;
@@ -184,11 +239,23 @@ export function createResolver(opts: ResolverOptions): Resolver {
         is_deleted: o.deleted === true ? 1 : 0,
       });
     }
+    // The batch's journal first (one insert), then its rows, then `done`: a
+    // resolver that loads the graph after a stop half-way writes the rest.
+    const span = {
+      firstOffset: Number((fresh[0] as { offset: string }).offset),
+      lastOffset: Number((fresh[fresh.length - 1] as { offset: string }).offset),
+    };
+    await writeProgress(warehouse, topics.identityLinks, span, {
+      ...span,
+      writes,
+      changed: [...changed],
+    });
     await writeGraph(warehouse, writes);
     // After the graph is stored: a stamper that drops its cached answers for
     // these people and asks the warehouse again gets the new ones.
     if (changed.size > 0) await publishChanges([...changed]);
-    const last = batch.messages[batch.messages.length - 1];
+    await writeProgress(warehouse, topics.identityLinks, span);
+    storedNext = span.lastOffset + 1;
     if (last) expectedNext = BigInt(last.offset) + 1n;
     metrics.persons.set(graph.stats().persons);
     metrics.identifiers.set(graph.stats().identifiers);
@@ -288,7 +355,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
             );
           }
         }
-        for (const a of out.audit) writes.audit.push(auditRow(a, link.messageId));
+        for (const a of out.audit) writes.audit.push(auditRow(a, link.messageId, version));
         return;
       }
       case 'split': {
@@ -298,6 +365,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
             auditRow(
               { at: link.at, kind: 'split', oneId: link.oneId, reason: res.reason as never },
               link.requestId,
+              version,
             ),
           );
           logger.info({ oneId: link.oneId, reason: res.reason }, 'identity_split_refused');
@@ -307,7 +375,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
         changed.add(res.from).add(res.oneId);
         const [a, b] = res.from < res.oneId ? [res.from, res.oneId] : [res.oneId, res.from];
         writes.blocks.push({ one_id: a, other_one_id: b, version, is_deleted: 0 });
-        for (const e of res.audit) writes.audit.push(auditRow(e, link.requestId));
+        for (const e of res.audit) writes.audit.push(auditRow(e, link.requestId, version));
         logger.info({ from: res.from, into: res.oneId, moved: res.moved.length }, 'identity_split');
         return;
       }
@@ -318,6 +386,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
             auditRow(
               { at: link.at, kind: 'delete', oneId: link.oneId, reason: res.reason as never },
               link.requestId,
+              version,
             ),
           );
           logger.info({ oneId: link.oneId, reason: res.reason }, 'identity_delete_refused');
@@ -341,7 +410,11 @@ export function createResolver(opts: ResolverOptions): Resolver {
         changed.add(res.oneId);
         for (const id of res.retiredIds) {
           changed.add(id);
-          writes.tombstones.push({ one_id: id, deleted_at: new Date(link.at).toISOString() });
+          writes.tombstones.push({
+            one_id: id,
+            deleted_at: new Date(link.at).toISOString(),
+            version,
+          });
           if (id !== res.oneId)
             overrides.set(id, {
               from: id,
@@ -351,7 +424,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
               deleted: true,
             });
         }
-        for (const e of res.audit) writes.audit.push(auditRow(e, link.requestId));
+        for (const e of res.audit) writes.audit.push(auditRow(e, link.requestId, version));
         logger.info({ oneId: res.oneId, retired: res.retiredIds.length }, 'identity_deleted');
         return;
       }

@@ -43,8 +43,13 @@ export function identityRow(
   };
 }
 
-export function auditRow(e: AuditEntry, requestId: string | undefined): Record<string, unknown> {
+export function auditRow(
+  e: AuditEntry,
+  requestId: string | undefined,
+  version: number,
+): Record<string, unknown> {
   return {
+    version,
     at: iso(e.at),
     kind: e.kind,
     one_id: e.oneId,
@@ -56,8 +61,17 @@ export function auditRow(e: AuditEntry, requestId: string | undefined): Record<s
   };
 }
 
-/** Writes a batch's rows, one insert per table (in parallel: they are independent). */
-export async function writeGraph(warehouse: Warehouse, w: GraphWrites): Promise<void> {
+/**
+ * Writes a batch's rows, one insert per table (in parallel: they are
+ * independent). `redo`: the batch may have been written in part before (see
+ * {@link readProgress}); the graph tables take the same rows again (same
+ * versions), and audit rows already stored are not written twice.
+ */
+export async function writeGraph(
+  warehouse: Warehouse,
+  w: GraphWrites,
+  redo?: { readonly firstOffset: number; readonly lastOffset: number },
+): Promise<void> {
   const inserts: Promise<void>[] = [];
   if (w.identities.length > 0) inserts.push(warehouse.insert(TABLES.identities, w.identities));
   if (w.overrides.length > 0) inserts.push(warehouse.insert(TABLES.personOverrides, w.overrides));
@@ -65,9 +79,88 @@ export async function writeGraph(warehouse: Warehouse, w: GraphWrites): Promise<
   if (w.tombstones.length > 0)
     inserts.push(warehouse.insert(TABLES.identityTombstones, w.tombstones));
   await Promise.all(inserts);
+  let audit = w.audit;
+  if (redo && audit.length > 0) {
+    // One insert: the batch's audit rows are all there, or none is.
+    const stored = await warehouse.query<{ request_id: string; version: string }>(
+      `SELECT DISTINCT request_id, version FROM ${TABLES.identityAudit}
+       WHERE version BETWEEN {lo:UInt64} AND {hi:UInt64}`,
+      {
+        lo: redo.firstOffset * VERSIONS_PER_MESSAGE,
+        hi: (redo.lastOffset + 1) * VERSIONS_PER_MESSAGE,
+      },
+    );
+    const seen = new Set(stored.map((r) => `${r.request_id}|${Number(r.version)}`));
+    audit = audit.filter((r) => !seen.has(`${String(r['request_id'])}|${Number(r['version'])}`));
+  }
   // The audit rows last: the Person API waits for a split's or a delete's
   // audit row, then acts on the tables; they must hold the outcome by then.
-  if (w.audit.length > 0) await warehouse.insert(TABLES.identityAudit, w.audit);
+  if (audit.length > 0) await warehouse.insert(TABLES.identityAudit, audit);
+}
+
+/** Room for the rows of one link message under one version number: rows of offset `o` have versions `o * 64 + k`. */
+export const VERSIONS_PER_MESSAGE = 64;
+
+/** A batch being written: its offsets, its rows and the people it changed (redone if the write stopped half-way). */
+export interface BatchJournal {
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly writes: GraphWrites;
+  readonly changed: readonly string[];
+}
+
+/** Where the resolver stands on a links topic (`identity_resolver_progress`). */
+export type ResolverProgress =
+  | { readonly state: 'done'; readonly nextOffset: number }
+  | { readonly state: 'writing'; readonly journal: BatchJournal };
+
+/** The resolver's progress on a links topic; `undefined` before its first batch. */
+export async function readProgress(
+  warehouse: Warehouse,
+  linksTopic: string,
+): Promise<ResolverProgress | undefined> {
+  const rows = await warehouse.query<{
+    state: string;
+    first_offset: string;
+    last_offset: string;
+    rows: string;
+  }>(
+    `SELECT state, first_offset, last_offset, rows FROM ${TABLES.identityResolverProgress} FINAL
+     WHERE links_topic = {topic:String}`,
+    { topic: linksTopic },
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  if (r.state === 'writing')
+    return { state: 'writing', journal: JSON.parse(r.rows) as BatchJournal };
+  if (r.state === 'abandoned') return { state: 'done', nextOffset: Number(r.first_offset) };
+  return { state: 'done', nextOffset: Number(r.last_offset) + 1 };
+}
+
+/**
+ * Records a batch before its rows are written (one insert: the journal is
+ * whole or absent), or once they all are (`journal` undefined: `done`).
+ */
+export async function writeProgress(
+  warehouse: Warehouse,
+  linksTopic: string,
+  batch: { readonly firstOffset: number; readonly lastOffset: number },
+  journal?: BatchJournal,
+  /** `abandoned`: a journal that could not be redone; its links are decided again. */
+  end: 'done' | 'abandoned' = 'done',
+): Promise<void> {
+  await warehouse.insert(TABLES.identityResolverProgress, [
+    {
+      links_topic: linksTopic,
+      state: journal ? 'writing' : end,
+      first_offset: batch.firstOffset,
+      last_offset: batch.lastOffset,
+      at: iso(Date.now()),
+      // writing [a, b]: 2b + 1; done [a, b]: 2b + 2; the next batch starts above b.
+      version: 2 * batch.lastOffset + (journal ? 1 : 2),
+      rows: journal ? JSON.stringify(journal) : '',
+    },
+  ]);
 }
 
 /**
