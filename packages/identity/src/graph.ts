@@ -13,6 +13,7 @@ import type {
   SplitResult,
 } from './graph-types.js';
 import { sha256Hex } from './hash.js';
+import { identifierHash } from './dead-letter-identifiers.js';
 import {
   BUILTIN_IDENTIFIER_TYPES,
   HASHED_IDENTIFIER_TYPES,
@@ -318,7 +319,7 @@ class Graph implements IdentityGraph {
         if (persons.some((s) => this.personBlocks[s]?.has(p) === true)) {
           refusals.push({
             identifierType: c.identifier.type,
-            identifierHash: hashOf(c.identifier),
+            identifierHash: identifierHash(c.identifier),
             reason: 'split_block',
             otherId: this.personId[p]!,
           });
@@ -387,7 +388,7 @@ class Graph implements IdentityGraph {
       oneId: from,
       otherId: into,
       identifierType: m.type,
-      identifierHash: hashOf(m),
+      identifierHash: identifierHash(m),
       reason: 'manual_split',
     }));
     return { ok: true, from, oneId: into, moved, audit };
@@ -673,7 +674,7 @@ class Graph implements IdentityGraph {
     const limitType = this.types[limitTi]!;
     return {
       identifierType: c.identifier.type,
-      identifierHash: hashOf(c.identifier),
+      identifierHash: identifierHash(c.identifier),
       reason: limitType === 'user_id' ? 'user_id_conflict' : 'limit_exceeded',
       ...(other < 0 ? {} : { otherId: this.personId[other]! }),
       limitType,
@@ -825,12 +826,6 @@ function compareStrings(a: string, b: string): number {
 }
 
 /** SHA-256 hex of the normalised value: email and phone are stored hashed already. */
-function hashOf(identifier: Identifier): string {
-  return HASHED_IDENTIFIER_TYPES.has(identifier.type)
-    ? identifier.value
-    : sha256Hex(identifier.value);
-}
-
 function withMessageId(entry: AuditEntry, messageId: string | undefined): AuditEntry {
   return messageId === undefined ? entry : { ...entry, messageId };
 }

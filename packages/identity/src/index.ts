@@ -21,6 +21,7 @@ export type {
   SplitResult,
 } from './graph-types.js';
 export { sha256Hex } from './hash.js';
+export { deadLetterIdentifierHashes, identifierHash } from './dead-letter-identifiers.js';
 export {
   BUILTIN_IDENTIFIER_TYPES,
   EXTERNAL_TYPE_PATTERN,

@@ -11,6 +11,7 @@ import {
 import { TABLES, type Warehouse } from '@cdp/warehouse';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { createBatcher, type Batcher } from './batcher.js';
+import { deadLetterIdentifierHashes } from '@cdp/identity';
 import { invalidRow, overrideRow, type InvalidRow, type OverrideRow } from './rows.js';
 
 export interface LoaderOptions {
@@ -63,6 +64,9 @@ const partOf = (b: MessageBatch): string =>
  * offsets, and `events` collapses repeated `message_id`s). A message that
  * cannot be read is written to `events_invalid` rather than blocking.
  */
+/** The stamp every event message starts with (the stamper's or ingest's). */
+const STAMP = /^\{"oneId":"([^"\\]*)"/;
+
 export function createLoader(opts: LoaderOptions): Loader {
   const { warehouse, logger } = opts;
   const maxWaitMs = opts.flushIntervalMs ?? 1000;
@@ -88,6 +92,35 @@ export function createLoader(opts: LoaderOptions): Loader {
     labelNames: ['table'],
     registers,
   });
+
+  const erasedTotal = new Counter({
+    name: 'cdp_loader_erased_total',
+    help: 'Events not loaded because their person was erased (GDPR delete) while they were in flight',
+    registers,
+  });
+  /**
+   * Leaves out the events of erased people (`identity_tombstones`): an event
+   * stamped before a delete and loaded after it would bring the person's
+   * data back under the retired id. One lookup per insert.
+   */
+  const withoutErased = async (lines: Buffer[]): Promise<Buffer[]> => {
+    const of = lines.map((l) => STAMP.exec(l.subarray(0, 64).toString('latin1'))?.[1] ?? '');
+    const ids = [...new Set(of.filter((id) => id !== ''))];
+    if (ids.length === 0) return lines;
+    const gone = new Set(
+      (
+        await warehouse.query<{ one_id: string }>(
+          `SELECT one_id FROM ${TABLES.identityTombstones} WHERE one_id IN {ids:Array(String)}`,
+          { ids },
+        )
+      ).map((r) => r.one_id),
+    );
+    if (gone.size === 0) return lines;
+    const kept = lines.filter((_, i) => !gone.has(of[i] as string));
+    erasedTotal.inc(lines.length - kept.length);
+    logger.info({ erased: lines.length - kept.length }, 'loader_erased_in_flight');
+    return kept;
+  };
 
   /**
    * Inserts rows; when the warehouse refuses the insert while it answers a
@@ -143,16 +176,20 @@ export function createLoader(opts: LoaderOptions): Loader {
 
   const reasonOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
   /** A row for `events_invalid` from a bus message or line the loader could not store. */
-  const refusedRow = (id: string, value: Buffer, reason: string, code: string): InvalidRow => ({
-    id,
-    received_at: Date.now(),
-    source_id: '',
-    code,
-    field: '',
-    reason: wellFormed(reason),
-    payload: wellFormed(value.toString('utf8').slice(0, MAX_DEAD_LETTER_PAYLOAD)),
-    ip: '',
-  });
+  const refusedRow = (id: string, value: Buffer, reason: string, code: string): InvalidRow => {
+    const payload = wellFormed(value.toString('utf8').slice(0, MAX_DEAD_LETTER_PAYLOAD));
+    return {
+      id,
+      received_at: Date.now(),
+      source_id: '',
+      code,
+      field: '',
+      reason: wellFormed(reason),
+      payload,
+      ip: '',
+      identifier_hashes: deadLetterIdentifierHashes(payload),
+    };
+  };
   const insertInvalid = (rows: InvalidRow[], token?: string): Promise<void> =>
     warehouse.insert(TABLES.eventsInvalid, rows, token === undefined ? {} : { dedupToken: token });
 
@@ -163,7 +200,10 @@ export function createLoader(opts: LoaderOptions): Loader {
     maxWaitMs,
     write: writer<Buffer>(
       TABLES.events,
-      (lines, dedupToken) => warehouse.insertLines(TABLES.eventsIngest, lines, { dedupToken }),
+      async (lines, dedupToken) => {
+        const kept = await withoutErased(lines);
+        if (kept.length > 0) await warehouse.insertLines(TABLES.eventsIngest, kept, { dedupToken });
+      },
       (line, err) =>
         insertInvalid([
           refusedRow(

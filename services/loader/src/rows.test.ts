@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '@cdp/identity';
 import { invalidRow, overrideRow } from './rows.js';
 
 describe('invalidRow', () => {
@@ -26,7 +27,21 @@ describe('invalidRow', () => {
       reason: 'bad (payload cut at 1 characters)',
       payload: '{',
       ip: '1.1.1.1',
+      identifier_hashes: [],
     });
+  });
+
+  it('keeps the hashes of the identifiers in the payload, never the identifiers', () => {
+    const row = invalidRow(
+      JSON.stringify({
+        schemaVersion: 1,
+        id: 'd2',
+        receivedAt: 5,
+        code: 'CDP_ERR_EVENT_INVALID_TYPE',
+        payload: JSON.stringify({ type: 'track', userId: 'u-9', event: 7 }),
+      }),
+    );
+    expect(row.identifier_hashes).toEqual([sha256Hex('u-9')]);
   });
 });
 

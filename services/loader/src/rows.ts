@@ -4,6 +4,7 @@
  * does not map throws; the loader dead-letters it instead of blocking.
  */
 import { wellFormed } from '@cdp/core';
+import { deadLetterIdentifierHashes } from '@cdp/identity';
 
 export interface InvalidRow extends Record<string, unknown> {
   id: string;
@@ -14,6 +15,8 @@ export interface InvalidRow extends Record<string, unknown> {
   reason: string;
   payload: string;
   ip: string;
+  /** Hashes of the identifiers in the payload: what a GDPR delete or export finds it by. */
+  identifier_hashes: string[];
 }
 
 // Well-formed: one lone surrogate would make ClickHouse refuse the whole insert.
@@ -42,6 +45,7 @@ export function invalidRow(value: Buffer | string): InvalidRow {
         : str(m['reason']),
     payload: str(m['payload']),
     ip: str(m['ip']),
+    identifier_hashes: deadLetterIdentifierHashes(str(m['payload'])),
   };
 }
 

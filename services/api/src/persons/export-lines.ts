@@ -44,14 +44,21 @@ export function auditLine(a: AuditView): string {
   return ndjsonLine('audit', { auditKind: kind, ...rest });
 }
 
+/** A dead letter (an event ingest refused) that holds one of the person's identifiers. */
+export function deadLetterLine(row: Readonly<Record<string, unknown>>): string {
+  return ndjsonLine('dead_letter', row);
+}
+
 /**
  * A person's export, in order: the person, its identifiers, every event
- * (oldest first, page by page as `eventPages` yields them), every audit row.
+ * (oldest first, page by page as `eventPages` yields them), every audit row,
+ * every dead letter holding one of its identifiers.
  */
 export async function* exportLines(
   person: PersonView,
   eventPages: AsyncIterable<readonly Readonly<Record<string, unknown>>[]>,
   audit: readonly AuditView[],
+  deadLetters: readonly Readonly<Record<string, unknown>>[] = [],
 ): AsyncGenerator<string> {
   yield personLine(person);
   for (const i of person.identifiers) yield identifierLine(i);
@@ -62,4 +69,5 @@ export async function* exportLines(
     if (chunk !== '') yield chunk;
   }
   for (const a of audit) yield auditLine(a);
+  for (const d of deadLetters) yield deadLetterLine(d);
 }

@@ -114,6 +114,9 @@ class FakeStore implements PersonStore {
     this.moves.push({ ids, rule, into });
     return 2;
   }
+  async deadLetters(): Promise<Record<string, unknown>[]> {
+    return [];
+  }
   async erase(ids: readonly string[]): Promise<number> {
     this.erased.push(ids);
     const n = this.events.filter((e) => ids.includes(e.oneId)).length;
@@ -181,6 +184,7 @@ function setup(over: Partial<PersonServiceDeps> = {}): {
     },
     linksTopic: 'cdp.identity.links',
     now: () => T0 + 1000,
+    eraseAgainAfterMs: 0,
     newRequestId: () => `req-${++n}`,
     sleep: async (ms) => {
       clock.t += ms;

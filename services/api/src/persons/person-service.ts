@@ -14,7 +14,7 @@ import {
 import { eventMoveRule } from './event-moves.js';
 import { exportLines } from './export-lines.js';
 import { parseIdentifier, parseSplitBody } from './identifier-input.js';
-import type { AuditRecord, EventCursor, PersonStore } from './person-store.js';
+import { hashesOf, type AuditRecord, type EventCursor, type PersonStore } from './person-store.js';
 import {
   auditView,
   eventView,
@@ -77,6 +77,12 @@ export interface PersonServiceDeps {
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
   /** A monotonic clock in ms for the answer deadline (default `performance.now`). */
   readonly monotonic?: (() => number) | undefined;
+  /**
+   * After a delete, erase again this much later (default 30,000 ms; 0: not):
+   * an event of the person in flight during the delete (stamped, not yet
+   * loaded, the loader's tombstone check just before it) is gone then too.
+   */
+  readonly eraseAgainAfterMs?: number | undefined;
 }
 
 /** The Person API's operations; routes only parse HTTP and call these. */
@@ -87,6 +93,8 @@ export interface PersonService {
   remove(oneId: string): Promise<DeleteAnswer>;
   /** Checks the person exists (404 otherwise), then yields the NDJSON export. */
   exportPerson(oneId: string): Promise<AsyncIterable<string>>;
+  /** Runs the second erase passes still pending now, and no later ones (the app closes). */
+  close(): Promise<void>;
 }
 
 const FAILURE_TEXT: Readonly<Record<OperationFailure, string>> = {
@@ -126,6 +134,8 @@ export function createPersonService(deps: PersonServiceDeps): PersonService {
   const newRequestId = deps.newRequestId ?? randomUUID;
   const sleep = deps.sleep ?? sleepFor;
   const monotonic = deps.monotonic ?? (() => performance.now());
+  /** Second erase passes not run yet, by timer. */
+  const pending = new Map<NodeJS.Timeout, () => Promise<void>>();
 
   /** The canonical id of `oneId` and every id that resolves to it (canonical first). */
   async function idsOf(oneId: string): Promise<{ canonical: string; ids: string[] }> {
@@ -296,6 +306,20 @@ export function createPersonService(deps: PersonServiceDeps): PersonService {
           ? ids
           : [...ids, ...(await idsOf(row.oneId)).ids];
       const eventsDeleted = await store.erase(retired);
+      const again = deps.eraseAgainAfterMs ?? 30_000;
+      if (again > 0) {
+        const pass = async (): Promise<void> => {
+          pending.delete(timer);
+          try {
+            const late = await store.erase(retired);
+            deps.logger?.info({ requestId: command.requestId, late }, 'person_erased_again');
+          } catch (err) {
+            deps.logger?.error({ err, requestId: command.requestId }, 'person_erase_again_failed');
+          }
+        };
+        const timer = setTimeout(() => void pass(), again).unref();
+        pending.set(timer, pass);
+      }
       deps.logger?.info(
         { requestId: command.requestId, oneId: canonical, retiredIds: retired, eventsDeleted },
         'person_deleted',
@@ -303,9 +327,16 @@ export function createPersonService(deps: PersonServiceDeps): PersonService {
       return { deleted: canonical, retiredIds: retired, eventsDeleted };
     },
 
+    async close() {
+      const passes = [...pending.entries()];
+      for (const [timer] of passes) clearTimeout(timer);
+      await Promise.all(passes.map(([, pass]) => pass()));
+    },
+
     async exportPerson(oneId) {
       const { view, ids } = await load(oneId, 0, true);
       const audit = (await store.audit(ids)).map(auditView);
+      const deadLetters = await store.deadLetters(hashesOf(await store.identifiers(ids)));
       async function* pages(): AsyncGenerator<Record<string, unknown>[]> {
         let after: EventCursor | undefined;
         for (;;) {
@@ -315,7 +346,7 @@ export function createPersonService(deps: PersonServiceDeps): PersonService {
           after = cursorOf(page[page.length - 1] as Record<string, unknown>);
         }
       }
-      return exportLines(view, pages(), audit);
+      return exportLines(view, pages(), audit, deadLetters);
     },
   };
 }

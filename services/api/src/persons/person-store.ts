@@ -1,3 +1,4 @@
+import { identifierHash, type Identifier } from '@cdp/identity';
 import { TABLES, type Warehouse } from '@cdp/warehouse';
 import type { EventMoveRule } from './event-moves.js';
 import { eventMoveSql } from './event-moves.js';
@@ -96,6 +97,13 @@ export interface PersonStore {
    * how many (deduplicated) events it erased.
    */
   erase(ids: readonly string[]): Promise<number>;
+  /** Dead letters (`events_invalid`) holding one of these identifier hashes, oldest first. */
+  deadLetters(hashes: readonly string[]): Promise<Record<string, unknown>[]>;
+}
+
+/** The hashes dead letters and the audit trail know identifiers by. */
+export function hashesOf(identifiers: readonly { type: string; value: string }[]): string[] {
+  return [...new Set(identifiers.map((i) => identifierHash(i as Identifier)))].sort();
 }
 
 // Every read answers dates as ISO-8601 (UTC), scoped to the query.
@@ -109,7 +117,26 @@ const {
   personOverrides: OVERRIDES,
   identityAudit: AUDIT,
   identityBlocks: BLOCKS,
+  eventsInvalid: INVALID,
 } = TABLES;
+
+/** Tag tables with one person's rows (keyed by `person_id`): erased with the person. */
+const TAG_TABLES = [
+  TABLES.personFacts,
+  TABLES.personTagState,
+  TABLES.personRankInputs,
+  TABLES.personTags,
+  TABLES.tierHistory,
+];
+
+/**
+ * The person's identifier keys: those whose latest row is one of the ids (an
+ * identifier that a split moved to someone else is theirs now). As SQL, so
+ * that a mutation names no identifier in clear (its text is kept on disk).
+ */
+const OWN_KEYS = `SELECT id_type, id_value FROM ${TABLES.identities}
+  WHERE (id_type, id_value) IN (SELECT id_type, id_value FROM ${TABLES.identities} WHERE one_id IN {ids:Array(String)})
+  GROUP BY id_type, id_value HAVING argMax(one_id, version) IN {ids:Array(String)}`;
 
 const AUDIT_COLUMNS = `at, kind, one_id AS oneId, other_id AS otherId,
   identifier_type AS identifierType, identifier_hash AS identifierHash, reason,
@@ -258,24 +285,26 @@ export function createWarehousePersonStore(warehouse: Warehouse): PersonStore {
           p,
         )
       ).map((r) => r.message_id);
-      const keys = (
-        await warehouse.query<{ k: string }>(
-          `SELECT DISTINCT concat(id_type, char(0), id_value) AS k FROM ${IDENTITIES}
-           WHERE one_id IN {ids:Array(String)}`,
-          p,
-        )
-      ).map((r) => r.k);
-      // Lightweight deletes: the rows disappear from every query at once and
-      // leave the disk when their parts next merge.
+      const own = await warehouse.query<{ id_type: string; id_value: string }>(OWN_KEYS, p);
+      const hashes = hashesOf(own.map((r) => ({ type: r.id_type, value: r.id_value })));
+      // Mutations that rewrite the parts holding the rows (a lightweight
+      // delete would only hide them until the next merge), naming person ids,
+      // message ids and hashes only; the old parts leave the disk after
+      // `old_parts_lifetime` (migration 008).
       await warehouse.command(
-        `DELETE FROM ${EVENTS}
-         WHERE one_id IN {ids:Array(String)} OR message_id IN {messages:Array(String)}`,
+        `ALTER TABLE ${EVENTS} DELETE
+         WHERE one_id IN {ids:Array(String)} OR message_id IN {messages:Array(String)} ${SYNC}`,
         { ids, messages },
       );
+      if (hashes.length > 0)
+        await warehouse.command(
+          `ALTER TABLE ${INVALID} DELETE WHERE hasAny(identifier_hashes, {hashes:Array(String)}) ${SYNC}`,
+          { hashes },
+        );
       await warehouse.command(
-        `DELETE FROM ${IDENTITIES}
-         WHERE one_id IN {ids:Array(String)} OR concat(id_type, char(0), id_value) IN {keys:Array(String)}`,
-        { ids, keys },
+        `ALTER TABLE ${IDENTITIES} DELETE
+         WHERE one_id IN {ids:Array(String)} OR (id_type, id_value) IN (${OWN_KEYS}) ${SYNC}`,
+        p,
       );
       await warehouse.command(
         `DELETE FROM ${OVERRIDES}
@@ -294,7 +323,21 @@ export function createWarehousePersonStore(warehouse: Warehouse): PersonStore {
            AND kind != 'delete'`,
         p,
       );
+      for (const t of TAG_TABLES)
+        await warehouse.command(`DELETE FROM ${t} WHERE person_id IN {ids:Array(String)}`, p);
+      // The resolver's journal of a batch (identifiers in clear) is replaced
+      // by its `done` mark; merging drops the replaced rows now.
+      await warehouse.command(`OPTIMIZE TABLE ${TABLES.identityResolverProgress} FINAL`);
       return n;
+    },
+    deadLetters(hashes) {
+      if (hashes.length === 0) return Promise.resolve([]);
+      return warehouse.query<Record<string, unknown>>(
+        `SELECT id, received_at, source_id, code, field, reason, payload, ip
+         FROM ${INVALID} FINAL WHERE hasAny(identifier_hashes, {hashes:Array(String)})
+         ORDER BY received_at, id ${ISO}`,
+        { hashes },
+      );
     },
   };
 }

@@ -16,6 +16,8 @@ export interface PersonRoutesOptions {
   readonly store?: PersonStore;
   /** How long to wait for the resolver's answer to a split or delete (default 15,000 ms). */
   readonly answerTimeoutMs?: number;
+  /** After a delete, erase again this much later (default 30,000 ms; 0: not). */
+  readonly eraseAgainAfterMs?: number;
 }
 
 type OneIdParams = { Params: { oneId: string }; Querystring: Record<string, string | undefined> };
@@ -38,7 +40,10 @@ export function registerPersonRoutes(
     logger: ctx.deps.logger,
     rules: options.rules,
     answerTimeoutMs: options.answerTimeoutMs,
+    eraseAgainAfterMs: options.eraseAgainAfterMs,
   });
+  // Pending second erase passes run before the warehouse closes.
+  admin.addHook('onClose', () => persons.close());
 
   admin.get<{ Querystring: Record<string, string | undefined> }>(
     '/v1/persons/lookup',
