@@ -863,6 +863,14 @@ export function runIngestScenarios(name: string, start: () => Promise<ScenarioHa
     });
 
     it('serves health, readiness and Prometheus metrics', async () => {
+      // An event of its own, for the counters to count once it is loaded.
+      const sent = await post(
+        c,
+        '/v1/track',
+        JSON.stringify({ userId: `metrics-${uid()}`, event: 'Counted' }),
+        { 'content-type': 'application/json', authorization: basic(c.writeKey) },
+      );
+      expect(sent.status).toBe(200);
       expect((await fetch(`${c.url}/healthz`)).status).toBe(200);
       const ready = await fetch(`${c.url}/readyz`);
       expect(ready.status).toBe(200);
@@ -870,10 +878,15 @@ export function runIngestScenarios(name: string, start: () => Promise<ScenarioHa
         status: 'ready',
         checks: { bus: { status: 'ok' }, warehouse: { status: 'ok' } },
       });
-      const metrics = await (await fetch(`${c.url}/metrics`)).text();
-      expect(metrics).toMatch(/cdp_ingest_events_total\{outcome="accepted"\} [1-9]/);
-      expect(metrics).toMatch(/cdp_loader_rows_total\{table="events"\} [1-9]/);
-      expect(metrics).toContain('cdp_ingest_dead_letters_total');
+      await waitFor(
+        async () => {
+          const metrics = await (await fetch(`${c.url}/metrics`)).text();
+          expect(metrics).toMatch(/cdp_ingest_events_total\{outcome="accepted"\} [1-9]/);
+          expect(metrics).toMatch(/cdp_loader_rows_total\{table="events"\} [1-9]/);
+          expect(metrics).toContain('cdp_ingest_dead_letters_total');
+        },
+        { timeoutMs: 20_000, what: 'the event to be counted as accepted and loaded' },
+      );
     });
 
     it('makes events queryable within 2 seconds', async () => {

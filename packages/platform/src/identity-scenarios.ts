@@ -63,13 +63,20 @@ async function settled(
 const uid = (): string => Math.random().toString(36).slice(2, 10);
 const at = (minute: number): string => new Date(Date.UTC(2026, 10, 1, 10, minute)).toISOString();
 
+/**
+ * Registers the scenarios in a suite of their own on a platform from
+ * `start`; `more` registers further tests in that suite, on the same
+ * platform.
+ */
 export function runIdentityScenarios(
   name: string,
   start: () => Promise<ScenarioHarness>,
   topicPrefix = 'cdp.',
+  more?: (c: Ctx) => void,
 ): void {
   describe(`OneID end to end (${name})`, () => {
     const c = usePlatform(start);
+    more?.(c);
 
     it('anonymous browsing then login: every earlier event resolves to the person', async () => {
       const run = uid();
@@ -400,6 +407,48 @@ export function runIdentityScenarios(
       for (const r of stored) expect(r.id_value).toMatch(/^[0-9a-f]{64}$/);
     });
     it('replaying the links topic from the start rebuilds the graph that was persisted', async () => {
+      // A graph of its own to rebuild: a login on two devices (a merge), and
+      // a second login on one of them (a refusal).
+      const run = uid();
+      await send(c, [
+        {
+          type: 'identify',
+          messageId: `${run}-1`,
+          anonymousId: `phone-${run}`,
+          timestamp: at(0),
+        },
+        {
+          type: 'identify',
+          messageId: `${run}-2`,
+          anonymousId: `laptop-${run}`,
+          timestamp: at(1),
+        },
+      ]);
+      await settled(c, run, 2, 2);
+      await send(c, [
+        {
+          type: 'identify',
+          messageId: `${run}-3`,
+          anonymousId: `phone-${run}`,
+          userId: `u-${run}`,
+          timestamp: at(2),
+        },
+        {
+          type: 'identify',
+          messageId: `${run}-4`,
+          anonymousId: `laptop-${run}`,
+          userId: `u-${run}`,
+          timestamp: at(3),
+        },
+        {
+          type: 'identify',
+          messageId: `${run}-5`,
+          anonymousId: `laptop-${run}`,
+          userId: `other-${run}`,
+          timestamp: at(4),
+        },
+      ]);
+      await settled(c, run, 5, 2);
       const replay = createResolver({
         bus: c.platform.bus,
         warehouse: c.platform.warehouse,
@@ -423,7 +472,18 @@ export function runIdentityScenarios(
         await waitFor(
           async () => {
             const persisted = await loadSnapshot(c.platform.warehouse);
-            expect(persisted.identities.length).toBeGreaterThan(20);
+            // This test's people are in the persisted graph: the two devices
+            // and the first login are one person, into which a provisional
+            // id was merged; the second login is another.
+            const oneIdOf = (value: string): string | undefined =>
+              persisted.identities.find((r) => r.id_value === value)?.one_id;
+            const person = oneIdOf(`u-${run}`);
+            expect(person).toBeDefined();
+            expect(oneIdOf(`phone-${run}`)).toBe(person);
+            expect(oneIdOf(`laptop-${run}`)).toBe(person);
+            expect(oneIdOf(`other-${run}`)).toBeDefined();
+            expect(oneIdOf(`other-${run}`)).not.toBe(person);
+            expect(persisted.overrides.some((r) => r.into_one_id === person)).toBe(true);
             expect(shape(replay.graph().export())).toEqual(shape(persisted));
           },
           { timeoutMs: 30_000 },

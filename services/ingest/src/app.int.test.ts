@@ -4,7 +4,7 @@
  * readiness says which part is down. Real parts: the embedded bus (closed to
  * make it refuse) and chDB.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, topics as topicNames } from '@cdp/core';
 import { createEmbeddedBus, type Bus } from '@cdp/bus';
@@ -12,26 +12,31 @@ import { createClickHouseWarehouse, type Warehouse } from '@cdp/warehouse';
 import { tempDir, waitFor, type TempDir } from '@cdp/testkit';
 import { createTopicValidators } from '@cdp/schemas';
 import { buildApp } from './app.js';
-import { createSourceRegistry } from '@cdp/sources';
+import { createSourceRegistry, type SourceRegistry } from '@cdp/sources';
 
 const logger = createLogger({ service: 'ingest-test', level: 'silent' });
 
 describe('ingest when the bus refuses events', () => {
   let dir: TempDir;
-  let bus: Bus;
   let warehouse: Warehouse;
-  let app: FastifyInstance;
+  let sources: SourceRegistry;
   let writeKey: string;
+  // Each test gets a bus and an app of its own: one of them closes its bus.
+  let bus: Bus;
+  let app: FastifyInstance;
+  let tests = 0;
 
   beforeAll(async () => {
     dir = await tempDir('cdp-ingest');
     warehouse = await createClickHouseWarehouse({ dataDir: dir.join('ch'), logger });
     await warehouse.migrate();
-    bus = await createEmbeddedBus({ dir: dir.join('bus'), logger });
-    const sources = createSourceRegistry({ warehouse, logger });
+    sources = createSourceRegistry({ warehouse, logger });
     await sources.start();
     const created = await sources.create({ name: 'web', redirectAllowlist: ['shop.example'] });
     writeKey = created.writeKey;
+  });
+  beforeEach(async () => {
+    bus = await createEmbeddedBus({ dir: dir.join(`bus-${tests++}`), logger });
     app = await buildApp({
       bus,
       warehouse,
@@ -40,9 +45,12 @@ describe('ingest when the bus refuses events', () => {
       logger,
     });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await app?.close();
     await bus?.close();
+  });
+  afterAll(async () => {
+    sources?.stop();
     await warehouse?.close();
     await dir?.remove();
   });
