@@ -20,6 +20,7 @@ import {
   resolveReadonlyLimits,
   wrapReadonlySql,
 } from './readonly-guard.js';
+import { readJsonEachRow } from './result-reader.js';
 import { isIdentifier, quoteString, quoteTable, toJsonEachRow, toQueryParams } from './sql.js';
 import { translateError, type TranslateContext } from './translate-error.js';
 import type {
@@ -339,11 +340,16 @@ class ClickHouseWarehouse implements Warehouse {
       ctx,
     );
     checkReadonlyAst(ast.map((r) => r.explain));
-    // 3. Run it as a subquery under readonly = 1 and the limits, scoped to this query.
-    const rows = await this.#run(
-      () => this.#select<Record<string, unknown>>(wrapReadonlySql(statement, resolved), params),
-      ctx,
-    );
+    // 3. Run it as a subquery under readonly = 1 and the limits, scoped to
+    // this query; its answer is read as bytes, capped (see readJsonEachRow).
+    const rows = await this.#run(async () => {
+      const queryParams = toQueryParams(params);
+      const query = wrapReadonlySql(statement, resolved);
+      const result = await this.#client.exec(
+        queryParams === undefined ? { query } : { query, query_params: queryParams },
+      );
+      return readJsonEachRow(result.stream, resolved.maxResultBytes);
+    }, ctx);
     const truncated = rows.length > resolved.maxResultRows;
     return { rows: truncated ? rows.slice(0, resolved.maxResultRows) : rows, truncated };
   }
