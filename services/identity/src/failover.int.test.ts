@@ -8,31 +8,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { createLogger, topics as topicNames } from '@cdp/core';
-import { createEmbeddedBus, type Bus, type SubscribeOptions, type Subscription } from '@cdp/bus';
+import { type Bus, type SubscribeOptions, type Subscription } from '@cdp/bus';
 import { createIdentityRules, type ResolveLink } from '@cdp/identity';
-import { createClickHouseWarehouse, TABLES, type Warehouse } from '@cdp/warehouse';
-import { tempDir, waitFor, type TempDir } from '@cdp/testkit';
+import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { waitFor } from '@cdp/testkit';
+import { openParts, storedPersonOf, type Parts } from './test-parts.js';
 import { createIdentityMetrics } from './metrics.js';
 import { createResolver, type Resolver } from './resolver.js';
 
 const logger = createLogger({ service: 'failover-test', level: 'silent' });
 
 describe('resolver failover (embedded bus, chDB)', () => {
-  let dir: TempDir;
+  let parts: Parts;
   let bus: Bus;
   let warehouse: Warehouse;
 
   beforeAll(async () => {
-    dir = await tempDir('cdp-failover');
-    warehouse = await createClickHouseWarehouse({ dataDir: dir.join('ch'), logger });
-    await warehouse.migrate();
-    bus = await createEmbeddedBus({ dir: dir.join('bus'), logger });
+    parts = await openParts('cdp-failover', logger);
+    ({ bus, warehouse } = parts);
   });
-  afterAll(async () => {
-    await bus?.close();
-    await warehouse?.close();
-    await dir?.remove();
-  });
+  afterAll(() => parts?.close());
 
   /**
    * The real bus, with this member's group membership in the test's hands:
@@ -95,13 +90,8 @@ describe('resolver failover (embedded bus, chDB)', () => {
     });
     const send = (l: ResolveLink): Promise<void> =>
       bus.produce(t.identityLinks, [{ key: 'identity', value: JSON.stringify(l) }]);
-    const personOf = async (type: string, value: string): Promise<string | undefined> => {
-      const rows = await warehouse.query<{ one_id: string }>(
-        `SELECT one_id FROM ${TABLES.identities} FINAL WHERE id_type = {type:String} AND id_value = {value:String}`,
-        { type, value },
-      );
-      return rows[0]?.one_id;
-    };
+    const personOf = (type: string, value: string): Promise<string | undefined> =>
+      storedPersonOf(warehouse, type, value);
     const [a1, d1, u1, u2] = ['a1', 'd1', 'u1', 'u2'].map((p) => `${p}-${randomUUID()}`) as [
       string,
       string,

@@ -8,10 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { createLogger, topics as topicNames, type Topics } from '@cdp/core';
-import { createEmbeddedBus, type Bus } from '@cdp/bus';
+import { type Bus } from '@cdp/bus';
 import { createIdentityRules, type LinkMessage, type ResolveLink } from '@cdp/identity';
-import { createClickHouseWarehouse, TABLES, type Warehouse } from '@cdp/warehouse';
-import { tempDir, waitFor, type TempDir } from '@cdp/testkit';
+import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { waitFor } from '@cdp/testkit';
+import { openParts, storedPersonOf, type Parts } from './test-parts.js';
 import { createIdentityMetrics } from './metrics.js';
 import { createResolver, type Resolver } from './resolver.js';
 
@@ -26,21 +27,15 @@ interface AuditRow {
 }
 
 describe('resolver outcomes recorded by request (embedded bus, chDB)', () => {
-  let dir: TempDir;
+  let parts: Parts;
   let bus: Bus;
   let warehouse: Warehouse;
 
   beforeAll(async () => {
-    dir = await tempDir('cdp-replay');
-    warehouse = await createClickHouseWarehouse({ dataDir: dir.join('ch'), logger });
-    await warehouse.migrate();
-    bus = await createEmbeddedBus({ dir: dir.join('bus'), logger });
+    parts = await openParts('cdp-replay', logger);
+    ({ bus, warehouse } = parts);
   });
-  afterAll(async () => {
-    await bus?.close();
-    await warehouse?.close();
-    await dir?.remove();
-  });
+  afterAll(() => parts?.close());
 
   /** The real warehouse, with the first `n` inserts into `table` failing (after the others of the batch went in). */
   const failing = (
@@ -98,13 +93,8 @@ describe('resolver outcomes recorded by request (embedded bus, chDB)', () => {
       t.identityLinks,
       links.map((l) => ({ key: 'identity', value: JSON.stringify(l) })),
     );
-  const personOf = async (type: string, value: string): Promise<string | undefined> => {
-    const rows = await warehouse.query<{ one_id: string }>(
-      `SELECT one_id FROM ${TABLES.identities} FINAL WHERE id_type = {type:String} AND id_value = {value:String}`,
-      { type, value },
-    );
-    return rows[0]?.one_id;
-  };
+  const personOf = (type: string, value: string): Promise<string | undefined> =>
+    storedPersonOf(warehouse, type, value);
   const audit = (requestIds: string[]): Promise<AuditRow[]> =>
     warehouse.query<AuditRow>(
       `SELECT kind, reason, request_id, one_id, other_id FROM ${TABLES.identityAudit}

@@ -8,31 +8,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { backboneTopicSpecs, createLogger, topics as topicNames, type Topics } from '@cdp/core';
-import { createEmbeddedBus, type Bus, type Subscription } from '@cdp/bus';
+import { type Bus, type Subscription } from '@cdp/bus';
 import { createIdentityRules } from '@cdp/identity';
-import { createClickHouseWarehouse, TABLES, type Warehouse } from '@cdp/warehouse';
-import { tempDir, waitFor, type TempDir } from '@cdp/testkit';
+import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { waitFor } from '@cdp/testkit';
 import { Registry } from 'prom-client';
+import { openParts, storedPersonOf, type Parts } from './test-parts.js';
 import { createIdentityService, type IdentityService } from './service.js';
 
 const logger = createLogger({ service: 'stamper-cache-test', level: 'silent' });
 
 describe('stamper cache over the warehouse, invalidated by the resolver', () => {
-  let dir: TempDir;
+  let parts: Parts;
   let bus: Bus;
   let warehouse: Warehouse;
 
   beforeAll(async () => {
-    dir = await tempDir('cdp-stamper-cache');
-    warehouse = await createClickHouseWarehouse({ dataDir: dir.join('ch'), logger });
-    await warehouse.migrate();
-    bus = await createEmbeddedBus({ dir: dir.join('bus'), logger });
+    parts = await openParts('cdp-stamper-cache', logger);
+    ({ bus, warehouse } = parts);
   });
-  afterAll(async () => {
-    await bus?.close();
-    await warehouse?.close();
-    await dir?.remove();
-  });
+  afterAll(() => parts?.close());
 
   /** Starts resolver + a warehouse-cache stamper on fresh topics; collects what the stamper stamps. */
   async function setup(prefix: string): Promise<{
@@ -130,13 +125,8 @@ describe('stamper cache over the warehouse, invalidated by the resolver', () => 
     };
   }
 
-  const identityOf = async (type: string, value: string): Promise<string | undefined> => {
-    const rows = await warehouse.query<{ one_id: string }>(
-      `SELECT one_id FROM ${TABLES.identities} FINAL WHERE id_type = {type:String} AND id_value = {value:String}`,
-      { type, value },
-    );
-    return rows[0]?.one_id;
-  };
+  const identityOf = (type: string, value: string): Promise<string | undefined> =>
+    storedPersonOf(warehouse, type, value);
 
   // A known user, and an anonymous visitor whose person id is the
   // provisional id of the anonymous id itself (the stamper must not pick it
