@@ -73,6 +73,16 @@ export const ERROR_CATALOGUE = {
   CDP_ERR_WAREHOUSE_READONLY: { statusCode: 403, message: 'Only read queries are allowed here' },
   CDP_ERR_WAREHOUSE_UNAVAILABLE: { statusCode: 503, message: 'The warehouse cannot be reached' },
   CDP_ERR_WAREHOUSE_MIGRATION: { statusCode: 500, message: 'A warehouse migration failed' },
+  // Ad-hoc SQL (`POST /v1/sql`)
+  CDP_ERR_SQL_LIMIT: {
+    statusCode: 422,
+    message:
+      'The query went over a limit (the field names it); the same query fails again: make it cheaper',
+  },
+  CDP_ERR_SQL_BUSY: {
+    statusCode: 429,
+    message: 'Too many ad-hoc queries are running or waiting; retry after Retry-After seconds',
+  },
   // Bus
   CDP_ERR_BUS_UNAVAILABLE: { statusCode: 503, message: 'The event bus cannot be reached' },
   CDP_ERR_BUS_CLOSED: { statusCode: 503, message: 'The event bus is closed' },

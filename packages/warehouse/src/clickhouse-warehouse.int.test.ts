@@ -142,6 +142,68 @@ describe('chdb: embedded specifics', () => {
   });
 });
 
+describe('chdb: lanes', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const timed = async <T>(p: Promise<T>): Promise<[T, number]> => {
+    const started = Date.now();
+    return [await p, Date.now() - started];
+  };
+  // Four 3 s sleeps: 6 s on 2 cores (max_threads), with a bound parameter
+  // (chdb-node runs bound queries of the whole process one at a time).
+  const LONG =
+    'SELECT sum(s) + {n:UInt8} AS v FROM (SELECT sleep(3) AS s UNION ALL SELECT sleep(3) ' +
+    'UNION ALL SELECT sleep(3) UNION ALL SELECT sleep(3))';
+
+  it('an insert and its read-back, a short ad-hoc query and a ping do not wait for a long ad-hoc query', async () => {
+    const wh = await open('lanes');
+    await wh.command('CREATE TABLE lane_events (id String) ENGINE = MergeTree ORDER BY id');
+    const long = timed(wh.queryReadonly(LONG, { n: 1 }));
+    await sleep(300);
+    const [back, insertAndRead] = await timed(
+      (async () => {
+        await wh.insert('lane_events', [{ id: 'e1' }]);
+        return wh.query('SELECT id FROM lane_events WHERE id = {id:String}', { id: 'e1' });
+      })(),
+    );
+    const [, ping] = await timed(wh.ping());
+    const [short, shortMs] = await timed(wh.queryReadonly('SELECT {x:UInt8} AS x', { x: 7 }));
+    const [longResult, longMs] = await long;
+    expect(back).toEqual([{ id: 'e1' }]);
+    expect(short.rows).toEqual([{ x: 7 }]);
+    expect(longResult.rows).toEqual([{ v: 1 }]);
+    expect(longMs).toBeGreaterThan(2_900);
+    expect(insertAndRead, 'insert + read-back, ms').toBeLessThan(1_000);
+    expect(ping, 'ping, ms').toBeLessThan(500);
+    expect(shortMs, 'a short ad-hoc query, ms').toBeLessThan(1_000);
+  }, 30_000);
+
+  it('caps ad-hoc queries: one over the cap is CDP_ERR_SQL_BUSY at once, and SELECT 1 and ping still answer', async () => {
+    const wh = await createClickHouseWarehouse({
+      dataDir,
+      database: 'lanes',
+      adhoc: { maxConcurrent: 2, maxQueued: 0 },
+    });
+    opened.push(wh);
+    const longs = [
+      timed(wh.queryReadonly('SELECT sleep(3) AS s')),
+      timed(wh.queryReadonly('SELECT sleep(3) AS s')),
+    ];
+    await sleep(200);
+    const [third, thirdMs] = await timed(rejection(wh.queryReadonly('SELECT sleep(3) AS s')));
+    expect(third).toMatchObject({ code: 'CDP_ERR_SQL_BUSY', statusCode: 429, retryable: true });
+    const [one, oneMs] = await timed(wh.query('SELECT 1 AS one'));
+    const [, ping] = await timed(wh.ping());
+    expect(one).toEqual([{ one: 1 }]);
+    expect(thirdMs, 'the refusal, ms').toBeLessThan(500);
+    expect(oneMs, 'SELECT 1, ms').toBeLessThan(500);
+    expect(ping, 'ping, ms').toBeLessThan(500);
+    for (const [result, ms] of await Promise.all(longs)) {
+      expect(result.rows).toEqual([{ s: 0 }]);
+      expect(ms).toBeGreaterThan(2_900);
+    }
+  }, 30_000);
+});
+
 describe('chdb: migrations', () => {
   const dir = join(dataDir, 'migrations-under-test');
 

@@ -13,15 +13,28 @@ import {
 import { CdpError, type Logger } from '@cdp/core';
 import { DEFAULT_MIGRATIONS_DIR, runMigrations } from './migrations.js';
 import {
+  createAdhocGate,
+  createDirectScheduler,
+  createSerialScheduler,
+  type AdhocGate,
+  type AdhocLaneOptions,
+  type Lane,
+  type SessionScheduler,
+} from './lanes.js';
+import { createReadinessProbe, type ReadinessProbe } from './readiness.js';
+import {
   FORMAT_SINGLE_STATEMENT_PARAM,
   FORMAT_SINGLE_STATEMENT_SQL,
   checkReadonlyAst,
   explainAstSql,
   resolveReadonlyLimits,
   wrapReadonlySql,
+  type ResolvedReadonlyLimits,
 } from './readonly-guard.js';
+import { readJsonEachRow } from './result-reader.js';
+import { setParamsSql } from './session-params.js';
 import { isIdentifier, quoteString, quoteTable, toJsonEachRow, toQueryParams } from './sql.js';
-import { translateError, type TranslateContext } from './translate-error.js';
+import { translateError } from './translate-error.js';
 import type {
   InsertOptions,
   MigrationReport,
@@ -56,7 +69,21 @@ export interface ClickHouseWarehouseOptions {
   readonly migrationsDir?: string | URL | undefined;
   /** Receives `warehouse_*` log lines (default: none). */
   readonly logger?: Logger | undefined;
+  /**
+   * The ad-hoc lane (`queryReadonly`): how many run at once, how many wait
+   * and how long. Embedded, each ad-hoc query runs on a chDB session of its
+   * own, so it never holds up the statements of this warehouse's session.
+   */
+  readonly adhoc?: AdhocLaneOptions | undefined;
+  /**
+   * Milliseconds `ping()` waits for the engine before it answers from the
+   * last known state (default 1,000; see `createReadinessProbe`).
+   */
+  readonly pingTimeoutMs?: number | undefined;
 }
+
+/** An answer older than this does not make the warehouse ready (see `ping`). */
+const READINESS_MAX_AGE_MS = 30_000;
 
 /**
  * Settings every insert runs with, as a query-level `SETTINGS` clause so they
@@ -100,7 +127,7 @@ export async function createClickHouseWarehouse(
   if (opts.url !== undefined && opts.url !== '') {
     const client = await openServer(opts.url, database, opts, logger);
     logger?.info({ kind: 'server', url: redactUrl(opts.url), database }, 'warehouse_opened');
-    return new ClickHouseWarehouse(client, 'server', database, migrationsDir, logger);
+    return new ClickHouseWarehouse(serverBackend(client), database, migrationsDir, opts);
   }
   if (opts.dataDir === undefined || opts.dataDir === '') {
     throw new CdpError('CDP_ERR_CONFIG_INVALID', {
@@ -109,9 +136,124 @@ export async function createClickHouseWarehouse(
     });
   }
   const dataDir = resolve(opts.dataDir);
-  const client = await openChdb(dataDir, database, logger);
+  await mkdir(dataDir, { recursive: true });
+  const client = await openChdb(dataDir, database, logger, { create: true });
+  let pingClient: ClickHouseClient;
+  try {
+    pingClient = await openChdb(dataDir, database, logger, { create: false });
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
   logger?.info({ kind: 'chdb', dataDir, database }, 'warehouse_opened');
-  return new ClickHouseWarehouse(client, 'chdb', database, migrationsDir, logger);
+  return new ClickHouseWarehouse(
+    chdbBackend(client, pingClient, () => openChdb(dataDir, database, logger, { create: false })),
+    database,
+    migrationsDir,
+    opts,
+  );
+}
+
+/** The statements one ad-hoc query runs, on the connection it runs on. */
+interface AdhocSession {
+  select<T>(sql: string, params: QueryParams | undefined): Promise<T[]>;
+  /** The raw answer of a statement that names its `FORMAT`. */
+  exec(sql: string, params: QueryParams | undefined): Promise<Readable>;
+  close(): Promise<void>;
+}
+
+/** What differs between a server and chDB: connections, scheduling, ping. */
+interface Backend {
+  readonly kind: 'chdb' | 'server';
+  readonly client: ClickHouseClient;
+  readonly scheduler: SessionScheduler;
+  openAdhoc(): Promise<AdhocSession>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function selectRows<T>(
+  client: ClickHouseClient,
+  sql: string,
+  params: QueryParams | undefined,
+): Promise<T[]> {
+  const queryParams = toQueryParams(params);
+  const result = await client.query(
+    queryParams === undefined
+      ? { query: sql, format: 'JSONEachRow' }
+      : { query: sql, format: 'JSONEachRow', query_params: queryParams },
+  );
+  return result.json<T>();
+}
+
+async function pingClientOf(client: ClickHouseClient): Promise<void> {
+  const result = await client.ping({ select: true });
+  if (!result.success) throw result.error;
+}
+
+/** A server: one HTTP client, statements side by side, parameters as URL parameters. */
+function serverBackend(client: ClickHouseClient): Backend {
+  const session: AdhocSession = {
+    select: (sql, params) => selectRows(client, sql, params),
+    exec: async (sql, params) => {
+      const queryParams = toQueryParams(params);
+      const result = await client.exec(
+        queryParams === undefined ? { query: sql } : { query: sql, query_params: queryParams },
+      );
+      return result.stream;
+    },
+    close: async () => {},
+  };
+  return {
+    kind: 'server',
+    client,
+    scheduler: createDirectScheduler(),
+    openAdhoc: async () => session,
+    ping: () => pingClientOf(client),
+    close: () => client.close(),
+  };
+}
+
+/**
+ * chDB: this warehouse's session runs one statement at a time (highest lane
+ * first); pings go to a session of their own, so readiness never waits behind
+ * a long statement; each ad-hoc query opens a session (about 3 ms) and binds
+ * its parameters with `SET` there (see `setParamsSql`), so it holds up neither
+ * this session nor chdb's process-wide chain of bound queries.
+ */
+function chdbBackend(
+  client: ClickHouseClient,
+  pingClient: ClickHouseClient,
+  openSession: () => Promise<ClickHouseClient>,
+): Backend {
+  return {
+    kind: 'chdb',
+    client,
+    scheduler: createSerialScheduler(),
+    openAdhoc: async () => {
+      const session = await openSession();
+      const bind = async (params: QueryParams | undefined): Promise<void> => {
+        const set = setParamsSql(toQueryParams(params));
+        if (set !== undefined) await session.command({ query: set });
+      };
+      return {
+        select: async (sql, params) => {
+          await bind(params);
+          return selectRows(session, sql, undefined);
+        },
+        exec: async (sql, params) => {
+          await bind(params);
+          return (await session.exec({ query: sql })).stream;
+        },
+        close: () => session.close(),
+      };
+    },
+    ping: () => pingClientOf(pingClient),
+    close: async () => {
+      await pingClient.close();
+      await client.close();
+    },
+  };
 }
 
 /**
@@ -167,8 +309,8 @@ async function openChdb(
   dataDir: string,
   database: string,
   logger: Logger | undefined,
+  opts: { create: boolean },
 ): Promise<ClickHouseClient> {
-  await mkdir(dataDir, { recursive: true });
   // Loaded only in embedded mode: it loads the native engine.
   const { createChdbConnection } = await import('chdb/connection');
   let client: ClickHouseClient;
@@ -185,7 +327,9 @@ async function openChdb(
     throw translateError(e);
   }
   try {
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` });
+    if (opts.create) {
+      await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` });
+    }
     // The connection is one chDB session: USE makes the database the default
     // for every later statement on it, as `database` does over HTTP.
     await client.command({ query: `USE \`${database}\`` });
@@ -215,24 +359,41 @@ async function drain(stream: Readable): Promise<void> {
 
 class ClickHouseWarehouse implements Warehouse {
   readonly kind: 'chdb' | 'server';
+  readonly #backend: Backend;
   readonly #client: ClickHouseClient;
   readonly #database: string;
   readonly #migrationsDir: string | URL;
   readonly #logger: Logger | undefined;
+  readonly #adhoc: AdhocGate;
+  readonly #readiness: ReadinessProbe;
   #closed = false;
 
   constructor(
-    client: ClickHouseClient,
-    kind: 'chdb' | 'server',
+    backend: Backend,
     database: string,
     migrationsDir: string | URL,
-    logger: Logger | undefined,
+    opts: ClickHouseWarehouseOptions,
   ) {
-    this.#client = client;
-    this.kind = kind;
+    this.#backend = backend;
+    this.#client = backend.client;
+    this.kind = backend.kind;
     this.#database = database;
     this.#migrationsDir = migrationsDir;
-    this.#logger = logger;
+    this.#logger = opts.logger;
+    this.#adhoc = createAdhocGate(opts.adhoc);
+    this.#readiness = createReadinessProbe({
+      ping: async () => {
+        this.#assertOpen();
+        try {
+          await backend.ping();
+        } catch (e) {
+          throw translateError(e);
+        }
+      },
+      timeoutMs: opts.pingTimeoutMs ?? 1_000,
+      maxAgeMs: READINESS_MAX_AGE_MS,
+      now: Date.now,
+    });
   }
 
   migrate(): Promise<MigrationReport> {
@@ -286,19 +447,19 @@ class ClickHouseWarehouse implements Warehouse {
       settings.push(`insert_deduplication_token = ${quoteString(opts.dedupToken)}`);
     }
     const query = `INSERT INTO ${target} SETTINGS ${settings.join(', ')} FORMAT ${format}`;
-    await this.#run(async () => {
+    await this.#run('system', async () => {
       const result = await this.#client.exec({ query, values: Readable.from([body]) });
       await drain(result.stream);
     });
   }
 
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]> {
-    return this.#run(() => this.#select<T>(sql, params));
+    return this.#run('interactive', () => selectRows<T>(this.#client, sql, params));
   }
 
   async command(sql: string, params?: QueryParams): Promise<void> {
     const queryParams = toQueryParams(params);
-    await this.#run(() =>
+    await this.#run('system', () =>
       this.#client.command(
         queryParams === undefined ? { query: sql } : { query: sql, query_params: queryParams },
       ),
@@ -316,15 +477,33 @@ class ClickHouseWarehouse implements Warehouse {
         message: 'The query is empty',
         field: 'sql',
       });
-    const ctx: TranslateContext = { readonly: true };
+    this.#assertOpen();
+    const rows = await this.#adhoc.run(async () => {
+      let session: AdhocSession | undefined;
+      try {
+        session = await this.#backend.openAdhoc();
+        return await this.#readonlySteps(session, sql, params, resolved);
+      } catch (e) {
+        throw translateError(e, { readonly: true });
+      } finally {
+        await session?.close();
+      }
+    });
+    this.#readiness.answered();
+    const truncated = rows.length > resolved.maxResultRows;
+    return { rows: truncated ? rows.slice(0, resolved.maxResultRows) : rows, truncated };
+  }
+
+  async #readonlySteps(
+    session: AdhocSession,
+    sql: string,
+    params: QueryParams | undefined,
+    limits: ResolvedReadonlyLimits,
+  ): Promise<Record<string, unknown>[]> {
     // 1. One statement, in ClickHouse's canonical form (the text is a bound parameter).
-    const [formatted] = await this.#run(
-      () =>
-        this.#select<{ statement: string }>(FORMAT_SINGLE_STATEMENT_SQL, {
-          [FORMAT_SINGLE_STATEMENT_PARAM]: sql,
-        }),
-      ctx,
-    );
+    const [formatted] = await session.select<{ statement: string }>(FORMAT_SINGLE_STATEMENT_SQL, {
+      [FORMAT_SINGLE_STATEMENT_PARAM]: sql,
+    });
     const statement = formatted?.statement ?? '';
     // Canonical form: keywords upper-case, no comments. A quick refusal with a
     // clear message; the parse tree below is what decides.
@@ -334,53 +513,46 @@ class ClickHouseWarehouse implements Warehouse {
       });
     }
     // 2. Its parse tree: a SELECT, with no SETTINGS anywhere.
-    const ast = await this.#run(
-      () => this.#select<{ explain: string }>(explainAstSql(statement), params),
-      ctx,
-    );
+    const ast = await session.select<{ explain: string }>(explainAstSql(statement), params);
     checkReadonlyAst(ast.map((r) => r.explain));
-    // 3. Run it as a subquery under readonly = 1 and the limits, scoped to this query.
-    const rows = await this.#run(
-      () => this.#select<Record<string, unknown>>(wrapReadonlySql(statement, resolved), params),
-      ctx,
-    );
-    const truncated = rows.length > resolved.maxResultRows;
-    return { rows: truncated ? rows.slice(0, resolved.maxResultRows) : rows, truncated };
+    // 3. Run it as a subquery under readonly = 1 and the limits, scoped to
+    // this query; its answer is read as bytes, capped (see readJsonEachRow).
+    const stream = await session.exec(wrapReadonlySql(statement, limits), params);
+    return readJsonEachRow(stream, limits.maxResultBytes);
   }
 
-  async ping(): Promise<void> {
-    const result = await this.#run(() => this.#client.ping({ select: true }));
-    if (!result.success) throw translateError(result.error);
+  ping(): Promise<void> {
+    return this.#readiness.check();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#client.close();
+    await this.#backend.close();
     this.#logger?.info({ kind: this.kind }, 'warehouse_closed');
   }
 
-  async #select<T>(sql: string, params: QueryParams | undefined): Promise<T[]> {
-    const queryParams = toQueryParams(params);
-    const result = await this.#client.query(
-      queryParams === undefined
-        ? { query: sql, format: 'JSONEachRow' }
-        : { query: sql, format: 'JSONEachRow', query_params: queryParams },
-    );
-    return result.json<T>();
-  }
-
-  async #run<T>(fn: () => Promise<T>, ctx: TranslateContext = {}): Promise<T> {
+  #assertOpen(): void {
     if (this.#closed) {
       throw new CdpError('CDP_ERR_WAREHOUSE_UNAVAILABLE', {
         message: 'The warehouse is closed',
         retryable: false,
       });
     }
+  }
+
+  async #run<T>(lane: Lane, fn: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
     try {
-      return await fn();
+      const result = await this.#backend.scheduler.run(lane, () => {
+        // A statement queued before close() must not reach a closed client.
+        this.#assertOpen();
+        return fn();
+      });
+      this.#readiness.answered();
+      return result;
     } catch (e) {
-      throw translateError(e, ctx);
+      throw translateError(e);
     }
   }
 }

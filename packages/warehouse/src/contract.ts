@@ -480,7 +480,7 @@ export function runWarehouseContract(
           expect(defaults.rows).toHaveLength(10_000);
         });
 
-        it('stops a query at maxExecutionTime', async () => {
+        it('stops a query at maxExecutionTime: a 4xx limit error, not a retryable 503', async () => {
           const started = Date.now();
           const err = await rejection(
             wh().queryReadonly(
@@ -489,9 +489,74 @@ export function runWarehouseContract(
               { maxExecutionTime: 1 },
             ),
           );
-          expect(err.code).toBe('CDP_ERR_WAREHOUSE_UNAVAILABLE');
+          expect(err).toMatchObject({
+            code: 'CDP_ERR_SQL_LIMIT',
+            field: 'max_execution_time',
+            retryable: false,
+            statusCode: 422,
+          });
+          expect(err.message).toMatch(/max_execution_time/);
           expect(err.message).toMatch(/TIMEOUT_EXCEEDED|TOO_SLOW|Timeout exceeded|too slow/i);
           expect(Date.now() - started).toBeLessThan(20_000);
+        });
+
+        it.each([
+          [
+            'max_memory_usage',
+            'SELECT groupArray(number) AS a FROM numbers(50000000)',
+            { maxMemoryUsage: 100_000_000 },
+          ],
+          [
+            'max_result_bytes',
+            'SELECT toString(number) AS s FROM numbers(5000)',
+            { maxResultBytes: 1_000 },
+          ],
+          [
+            'max_rows_to_read',
+            'SELECT count() AS c FROM numbers(50000000)',
+            { maxRowsToRead: 1_000_000 },
+          ],
+          [
+            'max_bytes_to_read',
+            'SELECT count() AS c FROM numbers(50000000)',
+            { maxBytesToRead: 1_000_000 },
+          ],
+        ] as const)(
+          'a query over %s is CDP_ERR_SQL_LIMIT naming it, not retryable',
+          async (limit, sql, limits) => {
+            const err = await rejection(wh().queryReadonly(sql, {}, limits));
+            expect(err).toMatchObject({
+              code: 'CDP_ERR_SQL_LIMIT',
+              field: limit,
+              retryable: false,
+              statusCode: 422,
+            });
+            expect(err.message).toContain(limit);
+          },
+        );
+
+        it('refuses an answer over maxResultBytes as sent, even when ClickHouse counts it smaller', async () => {
+          // 30,000 bytes in ClickHouse's count, 180,000 as JSON (\u0001 escapes).
+          const err = await rejection(
+            wh().queryReadonly(
+              'SELECT repeat(char(1), 30000 + number) AS z FROM numbers(1)',
+              {},
+              { maxResultBytes: 100_000 },
+            ),
+          );
+          expect(err).toMatchObject({ code: 'CDP_ERR_SQL_LIMIT', field: 'max_result_bytes' });
+          const fits = await wh().queryReadonly(
+            'SELECT repeat(char(1), 30000 + number) AS z FROM numbers(1)',
+            {},
+            { maxResultBytes: 200_000 },
+          );
+          expect(String(fits.rows[0]?.['z'])).toHaveLength(30_000);
+        });
+
+        it('runs with a memory limit by default', async () => {
+          const [row] = (await wh().queryReadonly("SELECT getSetting('max_memory_usage') AS m", {}))
+            .rows;
+          expect(Number(row?.['m'])).toBe(1024 ** 3);
         });
       });
 

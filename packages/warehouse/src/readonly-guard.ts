@@ -1,35 +1,57 @@
 import { CdpError } from '@cdp/core';
+import type { ReadonlyQueryLimits } from './warehouse.js';
 
-/** Limits a read-only query runs under, after defaults. */
-export interface ResolvedReadonlyLimits {
-  readonly maxExecutionTime: number;
-  readonly maxResultRows: number;
-}
+/** Limits a read-only query runs under, after defaults (see `ReadonlyQueryLimits`). */
+export type ResolvedReadonlyLimits = Required<ReadonlyQueryLimits>;
 
-export const DEFAULT_READONLY_LIMITS: ResolvedReadonlyLimits = {
+export const DEFAULT_READONLY_LIMITS: ResolvedReadonlyLimits = Object.freeze({
   maxExecutionTime: 30,
   maxResultRows: 10_000,
-};
+  maxResultBytes: 16 * 1024 * 1024,
+  maxMemoryUsage: 1024 * 1024 * 1024,
+  maxRowsToRead: 0,
+  maxBytesToRead: 0,
+});
+
+/**
+ * The answer is read whole into one string before its rows are parsed, and a
+ * V8 string holds at most 2^29 - 24 characters: the byte cap stays under it.
+ */
+const MAX_RESULT_BYTES_CAP = 256 * 1024 * 1024;
 
 /** Applies defaults and refuses limits that are not positive numbers. */
-export function resolveReadonlyLimits(
-  limits: { maxExecutionTime?: number; maxResultRows?: number } = {},
-): ResolvedReadonlyLimits {
-  const maxExecutionTime = limits.maxExecutionTime ?? DEFAULT_READONLY_LIMITS.maxExecutionTime;
-  const maxResultRows = limits.maxResultRows ?? DEFAULT_READONLY_LIMITS.maxResultRows;
-  if (!Number.isFinite(maxExecutionTime) || maxExecutionTime <= 0 || maxExecutionTime > 86_400) {
+export function resolveReadonlyLimits(limits: ReadonlyQueryLimits = {}): ResolvedReadonlyLimits {
+  const r = { ...DEFAULT_READONLY_LIMITS };
+  for (const [key, value] of Object.entries(limits) as [keyof ReadonlyQueryLimits, unknown][]) {
+    if (value !== undefined) r[key] = value as number;
+  }
+  if (
+    !Number.isFinite(r.maxExecutionTime) ||
+    r.maxExecutionTime <= 0 ||
+    r.maxExecutionTime > 86_400
+  ) {
     throw new CdpError('CDP_ERR_WAREHOUSE_QUERY', {
       message: 'maxExecutionTime must be a number of seconds above 0 and at most 86400',
       field: 'limits.maxExecutionTime',
     });
   }
-  if (!Number.isSafeInteger(maxResultRows) || maxResultRows <= 0) {
-    throw new CdpError('CDP_ERR_WAREHOUSE_QUERY', {
-      message: 'maxResultRows must be a positive integer',
-      field: 'limits.maxResultRows',
-    });
+  const integers: readonly [keyof ReadonlyQueryLimits, number, number][] = [
+    ['maxResultRows', 1, Number.MAX_SAFE_INTEGER - 1],
+    ['maxResultBytes', 1, MAX_RESULT_BYTES_CAP],
+    ['maxMemoryUsage', 1, Number.MAX_SAFE_INTEGER],
+    ['maxRowsToRead', 0, Number.MAX_SAFE_INTEGER],
+    ['maxBytesToRead', 0, Number.MAX_SAFE_INTEGER],
+  ];
+  for (const [key, min, max] of integers) {
+    const v = r[key];
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
+      throw new CdpError('CDP_ERR_WAREHOUSE_QUERY', {
+        message: `${key} must be an integer from ${min} to ${max}`,
+        field: `limits.${key}`,
+      });
+    }
   }
-  return { maxExecutionTime, maxResultRows };
+  return r;
 }
 
 /**
@@ -96,16 +118,24 @@ export function checkReadonlyAst(lines: readonly string[]): void {
 }
 
 /**
- * Step 3: the statement as a subquery with query-scoped settings. A query-level
- * `SETTINGS` clause lasts for that query only, also on chDB where
- * `clickhouse_settings` become session-wide `SET`s. `result_overflow_mode =
- * 'break'` stops at the block that crosses the limit, so the caller cuts the
- * rows to the limit and reports `truncated` when there were more.
+ * Step 3: the statement as a subquery with query-scoped settings, answered as
+ * JSONEachRow. A query-level `SETTINGS` clause lasts for that query only, also
+ * on chDB where `clickhouse_settings` become session-wide `SET`s.
+ * `LIMIT rows + 1` cuts the result (the caller drops the extra row and reports
+ * `truncated`); every other limit throws (`*_overflow_mode = 'throw'`, the
+ * default, spelled out), so a result over `max_result_bytes` is an error and
+ * never a cut answer. `max_result_bytes` is checked on the outer query only
+ * (a subquery may be bigger: measured on chDB 26.7), so it bounds what is
+ * sent, not what is computed; `max_memory_usage` bounds that.
  */
 export function wrapReadonlySql(statement: string, limits: ResolvedReadonlyLimits): string {
   return (
-    `SELECT * FROM (\n${statement}\n)\n` +
+    `SELECT * FROM (\n${statement}\n)\nLIMIT ${limits.maxResultRows + 1}\n` +
     `SETTINGS readonly = 1, max_execution_time = ${limits.maxExecutionTime}, ` +
-    `max_result_rows = ${limits.maxResultRows}, result_overflow_mode = 'break'`
+    `timeout_overflow_mode = 'throw', ` +
+    `max_result_bytes = ${limits.maxResultBytes}, result_overflow_mode = 'throw', ` +
+    `max_memory_usage = ${limits.maxMemoryUsage}, ` +
+    `max_rows_to_read = ${limits.maxRowsToRead}, max_bytes_to_read = ${limits.maxBytesToRead}, ` +
+    `read_overflow_mode = 'throw'\nFORMAT JSONEachRow`
   );
 }

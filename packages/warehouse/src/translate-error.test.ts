@@ -37,8 +37,12 @@ describe('translateError', () => {
       false,
     ],
     ['too many parts', ch(252, 'TOO_MANY_PARTS'), 'CDP_ERR_WAREHOUSE_UNAVAILABLE', true],
-    ['memory limit', ch(241, 'MEMORY_LIMIT_EXCEEDED'), 'CDP_ERR_WAREHOUSE_UNAVAILABLE', true],
-    ['execution timeout', ch(159, 'TIMEOUT_EXCEEDED'), 'CDP_ERR_WAREHOUSE_UNAVAILABLE', true],
+    [
+      "the server's total memory",
+      ch(241, 'MEMORY_LIMIT_EXCEEDED', '(total) memory limit exceeded: would use 9.31 GiB'),
+      'CDP_ERR_WAREHOUSE_UNAVAILABLE',
+      true,
+    ],
     [
       'too many queries',
       ch(202, 'TOO_MANY_SIMULTANEOUS_QUERIES'),
@@ -78,6 +82,75 @@ describe('translateError', () => {
     expect(out).toBeInstanceOf(CdpError);
     expect(out).toMatchObject({ code, retryable });
     expect(out.cause).toBe(err);
+  });
+
+  // Measured messages of ClickHouse 26.7 (chDB), one per limit of an ad-hoc query.
+  it.each([
+    [
+      ch(159, 'TIMEOUT_EXCEEDED', 'Timeout exceeded: elapsed 1007.724 ms, maximum: 1000 ms.'),
+      'max_execution_time',
+    ],
+    [
+      ch(160, 'TOO_SLOW', 'Estimated query execution time (92 seconds) is too long. Maximum: 30.'),
+      'max_execution_time',
+    ],
+    [
+      ch(
+        241,
+        'MEMORY_LIMIT_EXCEEDED',
+        'Query memory limit exceeded: would use 96.08 MiB (attempt to allocate chunk of 64.00 MiB), maximum: 95.37 MiB.',
+      ),
+      'max_memory_usage',
+    ],
+    [
+      ch(
+        241,
+        'MEMORY_LIMIT_EXCEEDED',
+        'Memory limit (for query) exceeded: would use 1.00 GiB, maximum: 953.67 MiB',
+      ),
+      'max_memory_usage',
+    ],
+    [
+      ch(
+        158,
+        'TOO_MANY_ROWS',
+        "Limit for rows (controlled by 'max_rows_to_read' setting) exceeded, max rows: 1.00 million, current rows: 50.00 million.",
+      ),
+      'max_rows_to_read',
+    ],
+    [
+      ch(
+        307,
+        'TOO_MANY_BYTES',
+        'Limit for rows or bytes to read exceeded, max bytes: 976.56 KiB, current bytes: 1022.02 KiB',
+      ),
+      'max_bytes_to_read',
+    ],
+    [
+      ch(
+        396,
+        'TOO_MANY_ROWS_OR_BYTES',
+        'Limit for result exceeded, max bytes: 976.56 KiB, current bytes: 7.63 MiB.',
+      ),
+      'max_result_bytes',
+    ],
+    [
+      ch(
+        396,
+        'TOO_MANY_ROWS_OR_BYTES',
+        'Limit for result exceeded, max rows: 10.00, current rows: 65.41 thousand.',
+      ),
+      'max_result_rows',
+    ],
+  ] as const)('%s is CDP_ERR_SQL_LIMIT naming %s, not retryable', (err, limit) => {
+    const out = translateError(err, { readonly: true });
+    expect(out).toMatchObject({ code: 'CDP_ERR_SQL_LIMIT', field: limit, retryable: false });
+    expect(out.statusCode).toBeGreaterThanOrEqual(400);
+    expect(out.statusCode).toBeLessThan(500);
+    expect(out.message).toContain(limit);
+    expect(out.message).toContain(err.message);
+    // The same outside read-only queries: a limit is not load.
+    expect(translateError(err)).toMatchObject({ code: 'CDP_ERR_SQL_LIMIT', retryable: false });
   });
 
   it("keeps ClickHouse's message", () => {

@@ -4,16 +4,16 @@ import { CdpError, isCdpError, type ErrorCode } from '@cdp/core';
  * ClickHouse error codes after which trying again later can succeed: load,
  * limits that depend on what else runs, and a cluster that is briefly unwell.
  * Everything else ClickHouse reports (syntax, unknown table or column, types,
- * bad input data) is a fault of the statement and is not retried.
+ * bad input data) is a fault of the statement and is not retried; so is a
+ * query that went over one of its own limits (see {@link limitOf}).
  */
 const RETRYABLE_CLICKHOUSE_CODES: ReadonlyMap<number, string> = new Map([
-  [159, 'TIMEOUT_EXCEEDED'],
-  [160, 'TOO_SLOW'],
   [173, 'CANNOT_ALLOCATE_MEMORY'],
   [202, 'TOO_MANY_SIMULTANEOUS_QUERIES'],
   [203, 'NO_FREE_CONNECTION'],
   [209, 'SOCKET_TIMEOUT'],
   [210, 'NETWORK_ERROR'],
+  // The server's total memory; a query's own limit is a limit (LIMIT_CODES).
   [241, 'MEMORY_LIMIT_EXCEEDED'],
   [242, 'TABLE_IS_READ_ONLY'],
   [252, 'TOO_MANY_PARTS'],
@@ -23,6 +23,41 @@ const RETRYABLE_CLICKHOUSE_CODES: ReadonlyMap<number, string> = new Map([
   [439, 'CANNOT_SCHEDULE_TASK'],
   [999, 'KEEPER_EXCEPTION'],
 ]);
+
+/**
+ * Errors of the limits a query carries (`max_execution_time`,
+ * `max_memory_usage`, ...): for each code, the setting it reports on (the one
+ * its message names, else the usual one), or `undefined` when the error is not
+ * the query's own limit.
+ */
+const LIMIT_CODES: ReadonlyMap<number, (message: string) => string | undefined> = new Map<
+  number,
+  (message: string) => string | undefined
+>([
+  [158, (m) => named(m) ?? 'max_rows_to_read'], // TOO_MANY_ROWS
+  [159, () => 'max_execution_time'], // TIMEOUT_EXCEEDED
+  [160, () => 'max_execution_time'], // TOO_SLOW: the estimate is over the time limit
+  [307, (m) => named(m) ?? 'max_bytes_to_read'], // TOO_MANY_BYTES
+  // TOO_MANY_ROWS_OR_BYTES: the result limits.
+  [396, (m) => named(m) ?? (/max bytes/i.test(m) ? 'max_result_bytes' : 'max_result_rows')],
+  // MEMORY_LIMIT_EXCEEDED: the query's own limit only; the server's total
+  // ("(total) memory limit exceeded") is load, and retryable.
+  [
+    241,
+    (m) =>
+      /query memory limit|memory limit \(for query\)/i.test(m) ? 'max_memory_usage' : undefined,
+  ],
+]);
+
+/** The setting a limit error names itself (`controlled by 'max_rows_to_read' setting`). */
+function named(message: string): string | undefined {
+  return /controlled by '([a-z_]+)' setting/i.exec(message)?.[1];
+}
+
+/** The setting whose limit the query went over, for a ClickHouse error code and message. */
+export function limitOf(code: number, message: string): string | undefined {
+  return LIMIT_CODES.get(code)?.(message);
+}
 
 const READONLY_CODE = 164;
 const ACCESS_DENIED_CODE = 497;
@@ -106,8 +141,11 @@ function chain(e: unknown): ErrorShape[] {
  *   `CDP_ERR_WAREHOUSE_QUERY`, not retryable, with ClickHouse's message;
  * - `READONLY` (and, for read-only queries, `ACCESS_DENIED`) →
  *   `CDP_ERR_WAREHOUSE_READONLY`;
- * - connection failures, timeouts, too many parts, memory limits and other
- *   load conditions → `CDP_ERR_WAREHOUSE_UNAVAILABLE`, retryable;
+ * - a query over one of its limits (time, memory, rows or bytes read, result
+ *   size) → `CDP_ERR_SQL_LIMIT`, not retryable (it would fail the same way),
+ *   `field` naming the setting;
+ * - connection failures, client timeouts, too many parts, the server's total
+ *   memory and other load conditions → `CDP_ERR_WAREHOUSE_UNAVAILABLE`, retryable;
  * - a closed or unopenable embedded engine, or failed authentication →
  *   `CDP_ERR_WAREHOUSE_UNAVAILABLE`, not retryable.
  */
@@ -124,6 +162,15 @@ export function translateError(err: unknown, ctx: TranslateContext = {}): CdpErr
     const message = `ClickHouse: ${link.message.trim()}`;
     if (code === READONLY_CODE || (ctx.readonly === true && code === ACCESS_DENIED_CODE)) {
       return new CdpError('CDP_ERR_WAREHOUSE_READONLY', { message, cause: err });
+    }
+    const limit = limitOf(code, link.message);
+    if (limit !== undefined) {
+      return new CdpError('CDP_ERR_SQL_LIMIT', {
+        message: `The query went over ${limit}. ${message}`,
+        field: limit,
+        retryable: false,
+        cause: err,
+      });
     }
     if (code === AUTHENTICATION_FAILED_CODE) {
       return new CdpError('CDP_ERR_WAREHOUSE_UNAVAILABLE', {

@@ -15,11 +15,28 @@ export interface InsertOptions {
   readonly dedupToken?: string;
 }
 
+/**
+ * Limits of one read-only query. Going over any of them but `maxResultRows`
+ * fails the query with `CDP_ERR_SQL_LIMIT` naming the ClickHouse setting
+ * (`field`: `max_execution_time`, `max_memory_usage`, ...), not retryable.
+ */
 export interface ReadonlyQueryLimits {
-  /** Seconds before the query is cancelled (default 30). */
+  /** Seconds before the query is stopped, `max_execution_time` (default 30). */
   readonly maxExecutionTime?: number;
   /** Most rows returned (default 10,000); more are cut, and `truncated` says so. */
   readonly maxResultRows?: number;
+  /**
+   * Largest result in bytes (default 16 MiB): ClickHouse's `max_result_bytes`
+   * (uncompressed), and the same cap on the answer as read by this process, so
+   * that no answer, however large, is held or decoded whole.
+   */
+  readonly maxResultBytes?: number;
+  /** Memory of the query in bytes, `max_memory_usage` (default 1 GiB). */
+  readonly maxMemoryUsage?: number;
+  /** Most rows the query may read from tables, `max_rows_to_read` (default 0: no limit). */
+  readonly maxRowsToRead?: number;
+  /** Most bytes the query may read from tables, `max_bytes_to_read` (default 0: no limit). */
+  readonly maxBytesToRead?: number;
 }
 
 export interface ReadonlyQueryResult {
