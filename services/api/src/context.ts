@@ -4,7 +4,7 @@ import type { Bus } from '@cdp/bus';
 import type { IdentityRules } from '@cdp/identity';
 import type { SourceRegistry } from '@cdp/sources';
 import type { TagService } from '@cdp/tag-store';
-import type { Warehouse } from '@cdp/warehouse';
+import type { ReadonlyQueryLimits, Warehouse } from '@cdp/warehouse';
 
 export interface ApiDeps {
   /** Person splits and deletes go to the resolver through the bus. */
@@ -20,6 +20,8 @@ export interface ApiDeps {
   readonly identityRules?: IdentityRules | undefined;
   /** Largest request body after decompression, in bytes. Default 2,048,000 (ingest's default cap). */
   readonly maxBodyBytes?: number;
+  /** Limits of `POST /v1/sql` (default: the warehouse's, `DEFAULT_READONLY_LIMITS`). */
+  readonly sqlLimits?: ReadonlyQueryLimits | undefined;
   /** Tag definitions, values and runs (absent: the tag routes answer 404). */
   readonly tags?: TagService | undefined;
   /** Areas mounted after the built-in ones (sources, sql, persons, analytics, tags). */

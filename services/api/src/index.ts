@@ -7,7 +7,14 @@ export {
 } from './app.js';
 export type { ApiArea, ApiContext, ApiDeps } from './context.js';
 export { requireAdmin } from './auth.js';
-export { apiConfigSchema, loadApiConfig, type ApiConfig, type ApiOwnConfig } from './config.js';
+export {
+  adhocLaneFrom,
+  apiConfigSchema,
+  loadApiConfig,
+  sqlLimitsFrom,
+  type ApiConfig,
+  type ApiOwnConfig,
+} from './config.js';
 export {
   createAnalyticsService,
   type AnalyticsDeps,
