@@ -238,6 +238,7 @@ export async function startPlatform(
       adminToken: credentials.adminToken,
       identityRules,
       sqlLimits: sqlLimitsFrom(config),
+      consoleOrigin: config.CDP_CONSOLE_ORIGIN,
       maxBodyBytes: serverOptions.bodyLimit,
       tags: tags?.service,
     });

@@ -8,6 +8,7 @@ import {
 } from '@cdp/http';
 import { requireAdmin } from './auth.js';
 import type { ApiArea, ApiContext, ApiDeps } from './context.js';
+import { registerAdminCors } from './cors.js';
 import { analyticsArea } from './routes/analytics.js';
 import { personsArea } from './routes/persons.js';
 import { sourcesArea } from './routes/sources.js';
@@ -29,6 +30,7 @@ export const DEFAULT_API_BODY_BYTES = 4 * 500 * 1024;
 /**
  * Mounts the management and data API on `app` as one encapsulated plugin:
  * every area's routes behind the admin token (`Authorization: Bearer`),
+ * CORS for the console's origin only (see `registerAdminCors`),
  * bodies kept as bytes for the routes to parse, and errors answered with
  * their catalogue code (nothing is dead-lettered: that is ingest's).
  */
@@ -38,7 +40,12 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   await app.register(async (api) => {
     registerByteBodies(api, deps.maxBodyBytes ?? DEFAULT_API_BODY_BYTES);
     api.setErrorHandler(cdpErrorHandler());
-    api.addHook('onRequest', async (req) => requireAdmin(deps.adminToken, req));
+    registerAdminCors(api, deps.consoleOrigin ?? '');
+    api.addHook('onRequest', async (req) => {
+      // A preflight carries no credentials; its route answers only CORS.
+      if (req.routeOptions.config.preflight === true) return;
+      requireAdmin(deps.adminToken, req);
+    });
     for (const area of areas) await area.register(api, ctx);
   });
 }

@@ -20,6 +20,8 @@ export interface ApiDeps {
   readonly identityRules?: IdentityRules | undefined;
   /** Largest request body after decompression, in bytes. Default 2,048,000 (ingest's default cap). */
   readonly maxBodyBytes?: number;
+  /** The one browser origin the API answers (a console's); empty or absent: none. */
+  readonly consoleOrigin?: string | undefined;
   /** Limits of `POST /v1/sql` (default: the warehouse's, `DEFAULT_READONLY_LIMITS`). */
   readonly sqlLimits?: ReadonlyQueryLimits | undefined;
   /** Tag definitions, values and runs (absent: the tag routes answer 404). */
@@ -42,4 +44,11 @@ export interface ApiContext {
 export interface ApiArea {
   readonly name: string;
   register(app: FastifyInstance, ctx: ApiContext): void | Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A CORS preflight route: answered before (and without) the token check. */
+    preflight?: boolean;
+  }
 }

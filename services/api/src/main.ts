@@ -32,6 +32,7 @@ const app = await buildApiApp({
   adminToken: creds.adminToken,
   identityRules: identityRulesFrom(config),
   sqlLimits: sqlLimitsFrom(config),
+  consoleOrigin: config.CDP_CONSOLE_ORIGIN,
   // Definitions and values are read here; runs happen in the tag engine service.
   tags: createTagService({
     warehouse,
