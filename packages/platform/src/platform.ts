@@ -239,6 +239,7 @@ export async function startPlatform(
       identityRules,
       sqlLimits: sqlLimitsFrom(config),
       consoleOrigin: config.CDP_CONSOLE_ORIGIN,
+      analyticsToken: config.CDP_ANALYTICS_TOKEN,
       maxBodyBytes: serverOptions.bodyLimit,
       tags: tags?.service,
     });

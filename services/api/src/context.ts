@@ -13,8 +13,10 @@ export interface ApiDeps {
   readonly sources: SourceRegistry;
   readonly topics: Topics;
   readonly logger: Logger;
-  /** The admin token every route of the API requires. */
+  /** The admin token: every route of the API. */
   readonly adminToken: string;
+  /** A read-only token (`CDP_ANALYTICS_TOKEN`) for the routes marked `ANALYTICS_READ`; empty or absent: none. */
+  readonly analyticsToken?: string | undefined;
   readonly now?: () => number;
   /** OneID rules (normalisation, priority) for the Person API; must match the resolver's. Default: the defaults. */
   readonly identityRules?: IdentityRules | undefined;
@@ -50,5 +52,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** A CORS preflight route: answered before (and without) the token check. */
     preflight?: boolean;
+    /** The analytics token may call this route (see `ANALYTICS_READ`). */
+    analytics?: boolean;
   }
 }

@@ -6,7 +6,7 @@ export {
   type ApiAppOptions,
 } from './app.js';
 export type { ApiArea, ApiContext, ApiDeps } from './context.js';
-export { requireAdmin } from './auth.js';
+export { ANALYTICS_READ, authorizeApiRequest, requireAdmin, type ApiTokens } from './auth.js';
 export {
   adhocLaneFrom,
   apiConfigSchema,

@@ -33,6 +33,7 @@ const app = await buildApiApp({
   identityRules: identityRulesFrom(config),
   sqlLimits: sqlLimitsFrom(config),
   consoleOrigin: config.CDP_CONSOLE_ORIGIN,
+  analyticsToken: config.CDP_ANALYTICS_TOKEN,
   // Definitions and values are read here; runs happen in the tag engine service.
   tags: createTagService({
     warehouse,

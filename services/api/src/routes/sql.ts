@@ -1,6 +1,7 @@
 import { CdpError } from '@cdp/core';
 import type { FastifyInstance } from 'fastify';
 import { jsonBody } from '@cdp/http';
+import { ANALYTICS_READ } from '../auth.js';
 import type { ApiArea, ApiContext } from '../context.js';
 
 /**
@@ -9,7 +10,7 @@ import type { ApiArea, ApiContext } from '../context.js';
  * naming it; too many at once a 429 `CDP_ERR_SQL_BUSY`).
  */
 export function registerSqlRoutes(admin: FastifyInstance, ctx: ApiContext): void {
-  admin.post('/v1/sql', async (req) => {
+  admin.post('/v1/sql', ANALYTICS_READ, async (req) => {
     const body = jsonBody(req);
     const query = body['query'];
     const params = body['params'] ?? {};
