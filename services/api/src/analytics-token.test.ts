@@ -17,8 +17,9 @@ const ADMIN = 'cdp_admin_test_token';
 const ANALYTICS = 'cdp_analytics_test_token';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type Route = readonly [method: Method, url: string, body?: unknown];
 
-const READS: readonly (readonly [Method, string, unknown?])[] = [
+const READS: readonly Route[] = [
   ['POST', '/v1/sql', { query: 'SELECT 1' }],
   ['GET', '/v1/attribution?from=2024-01-01&to=2024-02-01&conversion=Order%20Completed'],
   ['POST', '/v1/funnels', { steps: ['a', 'b'] }],
@@ -31,7 +32,7 @@ const READS: readonly (readonly [Method, string, unknown?])[] = [
   ['GET', '/v1/tags/vip/distribution'],
 ];
 
-const MANAGEMENT: readonly (readonly [Method, string, unknown?])[] = [
+const MANAGEMENT: readonly Route[] = [
   ['GET', '/v1/sources'],
   ['POST', '/v1/sources', { name: 'x' }],
   ['GET', '/v1/sources/src_1'],
@@ -106,7 +107,7 @@ describe('the analytics token', () => {
     await app?.close();
   });
 
-  const call = (token: string, [method, url, body]: readonly [Method, string, unknown?]) =>
+  const call = (token: string, [method, url, body]: Route) =>
     app.inject({
       method,
       url,
@@ -114,16 +115,19 @@ describe('the analytics token', () => {
       ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
     });
 
-  it.each(READS)('may %s %s, answered as the admin token is', async (...route) => {
-    const asAdmin = await call(ADMIN, route);
-    const asAnalytics = await call(ANALYTICS, route);
-    expect(asAnalytics.statusCode).not.toBe(401);
-    expect(asAnalytics.statusCode).not.toBe(403);
-    expect({ status: asAnalytics.statusCode, body: asAnalytics.json<unknown>() }).toEqual({
-      status: asAdmin.statusCode,
-      body: asAdmin.json<unknown>(),
-    });
-  });
+  it.each(READS.map((route) => ({ route, method: route[0], url: route[1] })))(
+    'may $method $url, answered as the admin token is',
+    async ({ route }) => {
+      const asAdmin = await call(ADMIN, route);
+      const asAnalytics = await call(ANALYTICS, route);
+      expect(asAnalytics.statusCode).not.toBe(401);
+      expect(asAnalytics.statusCode).not.toBe(403);
+      expect({ status: asAnalytics.statusCode, body: asAnalytics.json<unknown>() }).toEqual({
+        status: asAdmin.statusCode,
+        body: asAdmin.json<unknown>(),
+      });
+    },
+  );
 
   it('runs SQL', async () => {
     const r = await call(ANALYTICS, ['POST', '/v1/sql', { query: 'SELECT 1 AS one' }]);
@@ -131,9 +135,9 @@ describe('the analytics token', () => {
     expect(r.json()).toEqual({ rows: [{ one: 1 }], truncated: false });
   });
 
-  it.each(MANAGEMENT)(
-    'may not %s %s: 403 CDP_ERR_API_FORBIDDEN, and nothing happens',
-    async (...route) => {
+  it.each(MANAGEMENT.map((route) => ({ route, method: route[0], url: route[1] })))(
+    'may not $method $url: 403 CDP_ERR_API_FORBIDDEN, and nothing happens',
+    async ({ route }) => {
       calls.length = 0;
       produced.length = 0;
       const r = await call(ANALYTICS, route);
