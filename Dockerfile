@@ -8,7 +8,9 @@ COPY schemas ./schemas
 RUN npm install --no-audit --no-fund && npx turbo run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production CDP_DATA_DIR=/data
+# UV_THREADPOOL_SIZE: embedded chDB runs every statement on a libuv worker
+# thread, which file I/O shares; the default 4 is too few (see README).
+ENV NODE_ENV=production CDP_DATA_DIR=/data UV_THREADPOOL_SIZE=16
 WORKDIR /app
 COPY --from=build /app /app
 # The data directory must be writable by the unprivileged user the services run as.

@@ -10,7 +10,13 @@ import {
 } from '@cdp/core';
 import { createConsumerHealth, openBus, type Bus } from '@cdp/bus';
 import { openWarehouse, type Warehouse } from '@cdp/warehouse';
-import { apiConfigSchema, registerApi, type ApiConfig } from '@cdp/api';
+import {
+  adhocLaneFrom,
+  apiConfigSchema,
+  registerApi,
+  sqlLimitsFrom,
+  type ApiConfig,
+} from '@cdp/api';
 import { createHttpServer } from '@cdp/http';
 import {
   createIngestMetrics,
@@ -109,7 +115,11 @@ export async function startPlatform(
   };
   try {
     const t = topicNames(config.CDP_TOPIC_PREFIX);
-    const warehouse = await openWarehouse(config, logger.child({ part: 'warehouse' }));
+    // The API's warehouse: ad-hoc SQL (POST /v1/sql) has its lane on it
+    // (embedded: a chDB session per query, at most CDP_SQL_MAX_CONCURRENT).
+    const warehouse = await openWarehouse(config, logger.child({ part: 'warehouse' }), {
+      adhoc: adhocLaneFrom(config),
+    });
     stack.push({ name: 'warehouse', close: () => warehouse.close() });
     const migrations = await warehouse.migrate();
     logger.info({ kind: warehouse.kind, applied: migrations.applied }, 'warehouse_ready');
@@ -227,6 +237,9 @@ export async function startPlatform(
       logger: logger.child({ component: 'api' }),
       adminToken: credentials.adminToken,
       identityRules,
+      sqlLimits: sqlLimitsFrom(config),
+      consoleOrigin: config.CDP_CONSOLE_ORIGIN,
+      analyticsToken: config.CDP_ANALYTICS_TOKEN,
       maxBodyBytes: serverOptions.bodyLimit,
       tags: tags?.service,
     });

@@ -413,6 +413,12 @@ export function runWarehouseContract(
           ['writing a file', `INSERT INTO FUNCTION file('${probe}', 'TSV', 'x UInt8') SELECT 1`],
           ['INTO OUTFILE', `SELECT 1 INTO OUTFILE '${probe}'`],
           ['SYSTEM', 'SYSTEM DROP MARK CACHE'],
+          ['executable()', "SELECT * FROM executable('cat /etc/passwd', 'TSV', 'x String')"],
+          ['remote()', "SELECT * FROM remote('127.0.0.1:9000', system.one)"],
+          ['remoteSecure()', "SELECT * FROM remoteSecure('127.0.0.1:9440', system.one)"],
+          ['s3()', "SELECT count() FROM s3('http://127.0.0.1:9/x.csv')"],
+          ['system.users', 'SELECT name FROM system.users'],
+          ['system.grants in a subquery', 'SELECT count() FROM (SELECT * FROM system.grants)'],
           ['EXPLAIN', 'EXPLAIN SELECT 1'],
         ];
 

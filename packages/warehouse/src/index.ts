@@ -22,6 +22,7 @@ export {
   createClickHouseWarehouse,
   type ClickHouseWarehouseOptions,
 } from './clickhouse-warehouse.js';
+export type { AdhocLaneOptions } from './lanes.js';
 export { DEFAULT_MIGRATIONS_DIR } from './migrations.js';
 export { DEFAULT_READONLY_LIMITS } from './readonly-guard.js';
-export { openWarehouse } from './open.js';
+export { openWarehouse, type OpenWarehouseOptions } from './open.js';

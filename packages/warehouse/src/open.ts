@@ -2,6 +2,13 @@ import { join } from 'node:path';
 import type { Logger, PlatformConfig } from '@cdp/core';
 import type { Warehouse } from './warehouse.js';
 import { createClickHouseWarehouse } from './clickhouse-warehouse.js';
+import type { AdhocLaneOptions } from './lanes.js';
+
+/** What {@link openWarehouse} takes beyond the platform settings. */
+export interface OpenWarehouseOptions {
+  /** The ad-hoc lane (`queryReadonly`) of this warehouse: the API's limits on `POST /v1/sql`. */
+  readonly adhoc?: AdhocLaneOptions | undefined;
+}
 
 /**
  * Opens the warehouse from the platform settings: a ClickHouse server when
@@ -17,6 +24,7 @@ export async function openWarehouse(
     | 'CDP_DATA_DIR'
   >,
   logger: Logger,
+  opts: OpenWarehouseOptions = {},
 ): Promise<Warehouse> {
   if (config.CLICKHOUSE_URL !== '') {
     return createClickHouseWarehouse({
@@ -25,11 +33,13 @@ export async function openWarehouse(
       password: config.CLICKHOUSE_PASSWORD,
       database: config.CLICKHOUSE_DATABASE,
       logger,
+      adhoc: opts.adhoc,
     });
   }
   return createClickHouseWarehouse({
     dataDir: join(config.CDP_DATA_DIR, 'clickhouse'),
     database: config.CLICKHOUSE_DATABASE,
     logger,
+    adhoc: opts.adhoc,
   });
 }

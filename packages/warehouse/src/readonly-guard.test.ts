@@ -11,6 +11,7 @@ describe('checkReadonlyAst', () => {
   it.each([
     ['a plain SELECT', select],
     ['INTERSECT', ['SelectIntersectExceptQuery (children 2)', ' SelectQuery (children 1)']],
+    ['a table named users', [...select, '      TableIdentifier users']],
     [
       "a literal 'Set'",
       [...select, "     Literal 'Set'", '     Identifier Set', '     Function Set (children 1)'],
@@ -29,6 +30,11 @@ describe('checkReadonlyAst', () => {
     ['the file() function', [...select, '    Function file (alias f) (children 1)']],
     ['the file() table function', [...select, '      Function file (children 1)']],
     ['catboostEvaluate', [...select, '    Function catboostEvaluate (children 1)']],
+    ['system.users', [...select, '      TableIdentifier system.users']],
+    [
+      'system.grants in a subquery',
+      [...select, '             TableIdentifier system.grants (alias g)'],
+    ],
     ['nothing', []],
   ])('refuses %s', (_label, lines) => {
     expect(() => checkReadonlyAst(lines)).toThrow(

@@ -87,9 +87,34 @@ const REFUSED_FUNCTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Tables of users, roles, grants, quotas and profiles: refused by name, so
+ * that an ad-hoc query never reads them even where the server's user could
+ * (chDB's default user already may not: `SHOW USERS` grant missing).
+ */
+const REFUSED_TABLES: ReadonlySet<string> = new Set(
+  [
+    'users',
+    'roles',
+    'grants',
+    'role_grants',
+    'current_roles',
+    'enabled_roles',
+    'quotas',
+    'quota_limits',
+    'quota_usage',
+    'quotas_usage',
+    'settings_profiles',
+    'settings_profile_elements',
+    'row_policies',
+    'user_directories',
+  ].map((t) => `system.${t}`),
+);
+
+/**
  * Refuses a parsed statement that is not a SELECT, that carries a `SETTINGS`
- * clause anywhere (an `ASTSetQuery`, printed as a bare `Set` line), or that
- * calls a function of {@link REFUSED_FUNCTIONS}. The `SETTINGS` check matters: a
+ * clause anywhere (an `ASTSetQuery`, printed as a bare `Set` line), that
+ * calls a function of {@link REFUSED_FUNCTIONS}, or that reads a table of
+ * {@link REFUSED_TABLES}. The `SETTINGS` check matters: a
  * subquery's `SETTINGS readonly = 0` lifts the outer query's `readonly = 1` for
  * that subquery (ClickHouse 26.7, measured with chDB), which would let `file()`
  * or `url()` through.
@@ -106,6 +131,12 @@ export function checkReadonlyAst(lines: readonly string[]): void {
     if (/^Set\b/.test(node)) {
       throw new CdpError('CDP_ERR_WAREHOUSE_READONLY', {
         message: 'SETTINGS clauses are not allowed in read-only queries',
+      });
+    }
+    const table = /^TableIdentifier (\S+)/.exec(node)?.[1];
+    if (table !== undefined && REFUSED_TABLES.has(table.toLowerCase())) {
+      throw new CdpError('CDP_ERR_WAREHOUSE_READONLY', {
+        message: `The table ${table} is not allowed in read-only queries`,
       });
     }
     const fn = /^Function (\S+)/.exec(node)?.[1];

@@ -6,8 +6,10 @@ import {
   registerByteBodies,
   registerHealthRoutes,
 } from '@cdp/http';
-import { requireAdmin } from './auth.js';
+import { authorizeApiRequest } from './auth.js';
+import { CdpError } from '@cdp/core';
 import type { ApiArea, ApiContext, ApiDeps } from './context.js';
+import { registerAdminCors } from './cors.js';
 import { analyticsArea } from './routes/analytics.js';
 import { personsArea } from './routes/persons.js';
 import { sourcesArea } from './routes/sources.js';
@@ -28,17 +30,35 @@ export const DEFAULT_API_BODY_BYTES = 4 * 500 * 1024;
 
 /**
  * Mounts the management and data API on `app` as one encapsulated plugin:
- * every area's routes behind the admin token (`Authorization: Bearer`),
+ * every area's routes behind the admin token (`Authorization: Bearer`; the
+ * analytics token, when set, for the routes marked `ANALYTICS_READ`),
+ * CORS for the console's origin only (see `registerAdminCors`),
  * bodies kept as bytes for the routes to parse, and errors answered with
  * their catalogue code (nothing is dead-lettered: that is ingest's).
  */
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const ctx: ApiContext = { deps, now: deps.now ?? Date.now };
+  const tokens = { admin: deps.adminToken, analytics: deps.analyticsToken };
+  if (
+    tokens.analytics !== undefined &&
+    tokens.analytics !== '' &&
+    tokens.analytics === tokens.admin
+  ) {
+    throw new CdpError('CDP_ERR_CONFIG_INVALID', {
+      field: 'CDP_ANALYTICS_TOKEN',
+      message: 'CDP_ANALYTICS_TOKEN must not be the admin token',
+    });
+  }
   const areas = [...API_AREAS, ...(deps.extraAreas ?? [])];
   await app.register(async (api) => {
     registerByteBodies(api, deps.maxBodyBytes ?? DEFAULT_API_BODY_BYTES);
     api.setErrorHandler(cdpErrorHandler());
-    api.addHook('onRequest', async (req) => requireAdmin(deps.adminToken, req));
+    registerAdminCors(api, deps.consoleOrigin ?? '');
+    api.addHook('onRequest', async (req) => {
+      // A preflight carries no credentials; its route answers only CORS.
+      if (req.routeOptions.config.preflight === true) return;
+      authorizeApiRequest(tokens, req);
+    });
     for (const area of areas) await area.register(api, ctx);
   });
 }

@@ -4,7 +4,7 @@ import type { Bus } from '@cdp/bus';
 import type { IdentityRules } from '@cdp/identity';
 import type { SourceRegistry } from '@cdp/sources';
 import type { TagService } from '@cdp/tag-store';
-import type { Warehouse } from '@cdp/warehouse';
+import type { ReadonlyQueryLimits, Warehouse } from '@cdp/warehouse';
 
 export interface ApiDeps {
   /** Person splits and deletes go to the resolver through the bus. */
@@ -13,13 +13,19 @@ export interface ApiDeps {
   readonly sources: SourceRegistry;
   readonly topics: Topics;
   readonly logger: Logger;
-  /** The admin token every route of the API requires. */
+  /** The admin token: every route of the API. */
   readonly adminToken: string;
+  /** A read-only token (`CDP_ANALYTICS_TOKEN`) for the routes marked `ANALYTICS_READ`; empty or absent: none. */
+  readonly analyticsToken?: string | undefined;
   readonly now?: () => number;
   /** OneID rules (normalisation, priority) for the Person API; must match the resolver's. Default: the defaults. */
   readonly identityRules?: IdentityRules | undefined;
   /** Largest request body after decompression, in bytes. Default 2,048,000 (ingest's default cap). */
   readonly maxBodyBytes?: number;
+  /** The one browser origin the API answers (a console's); empty or absent: none. */
+  readonly consoleOrigin?: string | undefined;
+  /** Limits of `POST /v1/sql` (default: the warehouse's, `DEFAULT_READONLY_LIMITS`). */
+  readonly sqlLimits?: ReadonlyQueryLimits | undefined;
   /** Tag definitions, values and runs (absent: the tag routes answer 404). */
   readonly tags?: TagService | undefined;
   /** Areas mounted after the built-in ones (sources, sql, persons, analytics, tags). */
@@ -40,4 +46,13 @@ export interface ApiContext {
 export interface ApiArea {
   readonly name: string;
   register(app: FastifyInstance, ctx: ApiContext): void | Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A CORS preflight route: answered before (and without) the token check. */
+    preflight?: boolean;
+    /** The analytics token may call this route (see `ANALYTICS_READ`). */
+    analytics?: boolean;
+  }
 }

@@ -6,8 +6,15 @@ export {
   type ApiAppOptions,
 } from './app.js';
 export type { ApiArea, ApiContext, ApiDeps } from './context.js';
-export { requireAdmin } from './auth.js';
-export { apiConfigSchema, loadApiConfig, type ApiConfig, type ApiOwnConfig } from './config.js';
+export { ANALYTICS_READ, authorizeApiRequest, requireAdmin, type ApiTokens } from './auth.js';
+export {
+  adhocLaneFrom,
+  apiConfigSchema,
+  loadApiConfig,
+  sqlLimitsFrom,
+  type ApiConfig,
+  type ApiOwnConfig,
+} from './config.js';
 export {
   createAnalyticsService,
   type AnalyticsDeps,

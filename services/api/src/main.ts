@@ -10,13 +10,13 @@ import { startSources } from '@cdp/sources';
 import { createDefinitionStore, createRemoteRecompute, createTagService } from '@cdp/tag-store';
 import { openWarehouse } from '@cdp/warehouse';
 import { buildApiApp } from './app.js';
-import { loadApiConfig } from './config.js';
+import { adhocLaneFrom, loadApiConfig, sqlLimitsFrom } from './config.js';
 
 const config = loadApiConfig(process.env);
 const logger = createLogger({ service: 'api', level: config.LOG_LEVEL });
 const t = topicNames(config.CDP_TOPIC_PREFIX);
 
-const warehouse = await openWarehouse(config, logger);
+const warehouse = await openWarehouse(config, logger, { adhoc: adhocLaneFrom(config) });
 await warehouse.migrate();
 const bus = await openBus(config, logger);
 await bus.ensureTopics(backboneTopicSpecs(config.CDP_TOPIC_PREFIX, config.CDP_TOPIC_PARTITIONS));
@@ -31,6 +31,9 @@ const app = await buildApiApp({
   logger,
   adminToken: creds.adminToken,
   identityRules: identityRulesFrom(config),
+  sqlLimits: sqlLimitsFrom(config),
+  consoleOrigin: config.CDP_CONSOLE_ORIGIN,
+  analyticsToken: config.CDP_ANALYTICS_TOKEN,
   // Definitions and values are read here; runs happen in the tag engine service.
   tags: createTagService({
     warehouse,

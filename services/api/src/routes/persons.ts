@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { IdentityRules } from '@cdp/identity';
 import type { FastifyInstance } from 'fastify';
 import { jsonBody } from '@cdp/http';
+import { ANALYTICS_READ } from '../auth.js';
 import type { ApiArea, ApiContext } from '../context.js';
 import { NDJSON } from '../persons/export-lines.js';
 import { parseEventsLimit } from '../persons/identifier-input.js';
@@ -45,12 +46,14 @@ export function registerPersonRoutes(
   // Pending second erase passes run before the warehouse closes.
   admin.addHook('onClose', () => persons.close());
 
+  // Reads are open to the analytics token; export, split and erase are the admin's.
   admin.get<{ Querystring: Record<string, string | undefined> }>(
     '/v1/persons/lookup',
+    ANALYTICS_READ,
     async (req) =>
       persons.lookup(req.query['type'], req.query['value'], parseEventsLimit(req.query['events'])),
   );
-  admin.get<OneIdParams>('/v1/persons/:oneId', async (req) => {
+  admin.get<OneIdParams>('/v1/persons/:oneId', ANALYTICS_READ, async (req) => {
     const person = await persons.get(req.params.oneId, parseEventsLimit(req.query['events']));
     const tags = ctx.deps.tags;
     return tags ? { ...person, tags: await tags.personTags([person.oneId]) } : person;

@@ -1,11 +1,16 @@
 import { CdpError } from '@cdp/core';
 import type { FastifyInstance } from 'fastify';
 import { jsonBody } from '@cdp/http';
+import { ANALYTICS_READ } from '../auth.js';
 import type { ApiArea, ApiContext } from '../context.js';
 
-/** Read-only SQL over the warehouse: `POST /v1/sql` with `{query, params}`. */
+/**
+ * Read-only SQL over the warehouse: `POST /v1/sql` with `{query, params}`,
+ * under the API's limits (a query over one is a 422 `CDP_ERR_SQL_LIMIT`
+ * naming it; too many at once a 429 `CDP_ERR_SQL_BUSY`).
+ */
 export function registerSqlRoutes(admin: FastifyInstance, ctx: ApiContext): void {
-  admin.post('/v1/sql', async (req) => {
+  admin.post('/v1/sql', ANALYTICS_READ, async (req) => {
     const body = jsonBody(req);
     const query = body['query'];
     const params = body['params'] ?? {};
@@ -20,7 +25,11 @@ export function registerSqlRoutes(admin: FastifyInstance, ctx: ApiContext): void
         message: 'params must be an object of {name: value} for {name:Type} placeholders',
       });
     }
-    const res = await ctx.deps.warehouse.queryReadonly(query, params as Record<string, unknown>);
+    const res = await ctx.deps.warehouse.queryReadonly(
+      query,
+      params as Record<string, unknown>,
+      ctx.deps.sqlLimits,
+    );
     return { rows: res.rows, truncated: res.truncated };
   });
 }

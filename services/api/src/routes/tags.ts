@@ -2,6 +2,7 @@ import { CdpError } from '@cdp/core';
 import type { FastifyInstance } from 'fastify';
 import { jsonBody } from '@cdp/http';
 import type { TagService } from '@cdp/tag-store';
+import { ANALYTICS_READ } from '../auth.js';
 import type { ApiArea, ApiContext } from '../context.js';
 
 type NameParams = { Params: { name: string } };
@@ -20,7 +21,8 @@ function serviceOf(ctx: ApiContext): TagService {
  * values are spread.
  */
 export function registerTagRoutes(admin: FastifyInstance, ctx: ApiContext): void {
-  admin.get('/v1/tags', async () => ({ tags: await serviceOf(ctx).list() }));
+  // Reads are open to the analytics token; definitions and runs are the admin's.
+  admin.get('/v1/tags', ANALYTICS_READ, async () => ({ tags: await serviceOf(ctx).list() }));
   admin.post('/v1/tags', async (req, reply) =>
     reply.code(201).send({ tag: await serviceOf(ctx).create(jsonBody(req)) }),
   );
@@ -39,7 +41,7 @@ export function registerTagRoutes(admin: FastifyInstance, ctx: ApiContext): void
       });
     return { run: await serviceOf(ctx).recompute({ full: body['full'] === true }) };
   });
-  admin.get<{ Querystring: { limit?: string } }>('/v1/tags/runs', async (req) => {
+  admin.get<{ Querystring: { limit?: string } }>('/v1/tags/runs', ANALYTICS_READ, async (req) => {
     const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
       throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
@@ -48,7 +50,7 @@ export function registerTagRoutes(admin: FastifyInstance, ctx: ApiContext): void
       });
     return { runs: await serviceOf(ctx).runs(limit) };
   });
-  admin.get<NameParams>('/v1/tags/:name', async (req) => ({
+  admin.get<NameParams>('/v1/tags/:name', ANALYTICS_READ, async (req) => ({
     tag: await serviceOf(ctx).get(req.params.name),
   }));
   admin.put<NameParams>('/v1/tags/:name', async (req) => ({
@@ -58,7 +60,7 @@ export function registerTagRoutes(admin: FastifyInstance, ctx: ApiContext): void
     await serviceOf(ctx).remove(req.params.name);
     return reply.code(204).send();
   });
-  admin.get<NameParams>('/v1/tags/:name/distribution', async (req) =>
+  admin.get<NameParams>('/v1/tags/:name/distribution', ANALYTICS_READ, async (req) =>
     serviceOf(ctx).distribution(req.params.name),
   );
 }

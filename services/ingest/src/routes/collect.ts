@@ -21,6 +21,9 @@ const SINGLE = [
 ];
 const BATCH = ['batch', 'b', 'import'];
 
+/** Paths of the collection routes a browser posts to (and preflights). */
+export const COLLECT_PATHS: readonly string[] = [...SINGLE, ...BATCH].map((seg) => `/v1/${seg}`);
+
 function bodyOf(req: FastifyRequest): Buffer {
   if (!Buffer.isBuffer(req.body)) {
     throw new CdpError('CDP_ERR_INGEST_CONTENT_TYPE', {

@@ -1,13 +1,20 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IngestContext } from '../context.js';
+import { COLLECT_PATHS } from './collect.js';
+
+/** The collection routes: the only ones a source's allowed origins open to browsers. */
+const PREFLIGHT_PATHS: readonly string[] = [...COLLECT_PATHS, '/v1/pixel.gif', '/v1/r'];
 
 /**
  * CORS preflights for the collection API. A preflight carries no write key,
  * so it is answered for any origin that some source allows; the real request
  * is then checked against its own source's origins (see `checkOrigin`).
+ * Only the collection routes: on one port with the management API (the
+ * all-in-one runner), a source's origins (`*` by default) must not open the
+ * admin routes to browsers; the API answers their preflights itself.
  */
 export function registerCors(app: FastifyInstance, ctx: IngestContext): void {
-  app.options('/v1/*', async (req, reply) => {
+  const preflight = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const origin = req.headers.origin;
     if (typeof origin !== 'string' || !ctx.deps.sources.anyAllowsOrigin(origin)) {
       return reply.code(403).header('vary', 'Origin').send();
@@ -29,5 +36,6 @@ export function registerCors(app: FastifyInstance, ctx: IngestContext): void {
         .header('vary', 'Origin, Access-Control-Request-Headers')
         .send()
     );
-  });
+  };
+  for (const path of PREFLIGHT_PATHS) app.options(path, preflight);
 }
