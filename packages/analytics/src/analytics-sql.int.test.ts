@@ -14,7 +14,7 @@ import {
   TABLES,
   type Warehouse,
 } from '@cdp/warehouse';
-import { tempDir, type TempDir } from '@cdp/testkit';
+import { fcParameters, tempDir, type TempDir } from '@cdp/testkit';
 import { buildAttributionSql, parseAttributionQuery } from './attribution-query.js';
 import { channelNames } from './channel-rules.js';
 import type { RawPathRow } from './attribution-report.js';
@@ -261,7 +261,7 @@ describe('analytics SQL against references (chDB)', () => {
           new Set(view.map((r) => (r as { person_id: string }).person_id)).size,
         ).toBeLessThanOrEqual(people.length);
       }),
-      { numRuns: 5 },
+      fcParameters({ numRuns: 100 }),
     );
   });
 
@@ -294,7 +294,7 @@ describe('analytics SQL against references (chDB)', () => {
           expect(got).toEqual(referencePaths(people, q.fromMs, q.toMs, lookbackDays * DAY));
         },
       ),
-      { numRuns: 25 },
+      fcParameters({ numRuns: 25 }),
     );
   });
 
@@ -375,7 +375,7 @@ describe('analytics SQL against references (chDB)', () => {
           });
         },
       ),
-      { numRuns: 25 },
+      fcParameters({ numRuns: 25 }),
     );
   });
 });

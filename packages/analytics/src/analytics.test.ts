@@ -1,6 +1,7 @@
 import { isCdpError } from '@cdp/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fcParameters } from '@cdp/testkit';
 import { buildAttributionSql, parseAttributionQuery } from './attribution-query.js';
 import { buildAttributionReport, firstK, toPathRows } from './attribution-report.js';
 import { channelIndexSql, channelNames, channelNamesSql } from './channel-rules.js';
@@ -135,6 +136,7 @@ describe('firstK', () => {
           expect(firstK(items, k, cmp)).toEqual([...items].sort(cmp).slice(0, k));
         },
       ),
+      fcParameters(),
     );
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fcParameters } from '@cdp/testkit';
 import { attribute } from './attribute.js';
 import { MODEL_NAMES, type ModelSpec } from './model-spec.js';
 import type { PathRow, Touch } from './types.js';
@@ -79,7 +80,7 @@ describe('properties of every model', () => {
           }
         }
       }),
-      { numRuns: 200 },
+      fcParameters({ numRuns: 200 }),
     );
   });
 
@@ -107,7 +108,7 @@ describe('properties of every model', () => {
           }
         }
       }),
-      { numRuns: 200 },
+      fcParameters({ numRuns: 200 }),
     );
   });
 
@@ -129,7 +130,7 @@ describe('properties of every model', () => {
           });
         });
       }),
-      { numRuns: 100 },
+      fcParameters({ numRuns: 100 }),
     );
   });
 });

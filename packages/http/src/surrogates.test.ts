@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fcParameters } from '@cdp/testkit';
 import { parseJsonBody, replaceLoneSurrogates } from './parse-body.js';
 
 /** The string with every unpaired surrogate replaced by U+FFFD (String#toWellFormed). */
@@ -65,7 +66,7 @@ describe('lone surrogates in request bodies', () => {
         const got = parsed['properties'] as Record<string, string>;
         for (const [k, x] of Object.entries(props)) expect(got[wellFormed(k)]).toBe(wellFormed(x));
       }),
-      { numRuns: 500, ...(process.env['FC_SEED'] ? { seed: Number(process.env['FC_SEED']) } : {}) },
+      fcParameters({ numRuns: 500 }),
     );
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fcParameters } from '@cdp/testkit';
 import { createIdentityGraph, importIdentityGraph } from './graph.js';
 import type { IdentityGraph, ResolveKind } from './graph-types.js';
 import { identifierKey, type Identifier } from './identifier.js';
@@ -242,7 +243,7 @@ describe('identity graph properties', () => {
           expect(violations(g, seen)).toEqual([]);
         }
       }),
-      { numRuns: 150 },
+      fcParameters({ numRuns: 150 }),
     );
   }, 60_000);
 
@@ -258,7 +259,7 @@ describe('identity graph properties', () => {
         expect(outB).toEqual(outA);
         expect(b.export()).toEqual(a.export());
       }),
-      { numRuns: 100 },
+      fcParameters({ numRuns: 100 }),
     );
   });
 
@@ -274,7 +275,7 @@ describe('identity graph properties', () => {
         for (const op of ops.slice(at)) expect(apply(b, op, seen)).toEqual(apply(a, op, seen));
         expect(b.export()).toEqual(a.export());
       }),
-      { numRuns: 100 },
+      fcParameters({ numRuns: 100 }),
     );
   });
 });

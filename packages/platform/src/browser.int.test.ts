@@ -211,7 +211,28 @@ describe.skipIf(unavailable !== undefined)('in a real browser (Chromium)', () =>
       w.cdp.track('Offline One');
       w.cdp.track('Offline Two');
     });
-    await new Promise((r) => setTimeout(r, 2_500));
+    // Kept in the SDK's stored queue while the network is down (where
+    // nothing could arrive anyway).
+    const stored = await page.evaluate(() => {
+      const ls = (
+        globalThis as unknown as {
+          localStorage: {
+            length: number;
+            key(i: number): string | null;
+            getItem(k: string): string | null;
+          };
+        }
+      ).localStorage;
+      const out: string[] = [];
+      for (let i = 0; i < ls.length; i++) {
+        const k = ls.key(i) ?? '';
+        if (!k.startsWith('cdp_q.')) continue;
+        const rec = JSON.parse(ls.getItem(k) ?? '{}') as { q?: { event?: string }[] };
+        for (const e of rec.q ?? []) if (e.event) out.push(e.event);
+      }
+      return out;
+    });
+    expect(stored).toEqual(['Offline One', 'Offline Two']);
     expect(await c.sql(q, like)).toEqual([]);
     await context.setOffline(false);
     await rowsOf(q, like, 2);

@@ -888,28 +888,6 @@ export function runIngestScenarios(name: string, start: () => Promise<ScenarioHa
         { timeoutMs: 20_000, what: 'the event to be counted as accepted and loaded' },
       );
     });
-
-    it('makes events queryable within 2 seconds', async () => {
-      const run = uid();
-      const t0 = Date.now();
-      const r = await post(
-        c,
-        '/v1/track',
-        JSON.stringify({ userId: `lat-${run}`, event: 'Latency' }),
-        { 'content-type': 'application/json', authorization: basic(c.writeKey) },
-      );
-      expect(r.status).toBe(200);
-      await waitFor(
-        async () =>
-          expect(
-            await sql(c, 'SELECT 1 FROM events WHERE user_id = {u:String}', { u: `lat-${run}` }),
-          ).toHaveLength(1),
-        {
-          timeoutMs: 2000,
-          intervalMs: 20,
-        },
-      );
-      expect(Date.now() - t0).toBeLessThan(2000);
-    });
+    // How fast an event becomes queryable is a figure, not a test: bench/queryable.mjs.
   });
 }

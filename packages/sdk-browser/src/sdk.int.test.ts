@@ -11,7 +11,6 @@ import { builtBundle, startTestSites, type PageConfig, type TestSites } from './
 
 const unavailable = browserUnavailableReason();
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 type Sdk = Record<string, (...args: unknown[]) => unknown>;
 
@@ -44,6 +43,23 @@ function storedKeys(page: Page): Promise<{ local: string[]; session: string[] }>
   });
 }
 
+/** Names (`event`, else `type`) of the events in the SDK's stored queues, in order. */
+function storedEvents(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const ls = (
+      globalThis as unknown as { localStorage: KeyList & { getItem(k: string): string | null } }
+    ).localStorage;
+    const out: string[] = [];
+    for (let i = 0; i < ls.length; i++) {
+      const k = ls.key(i) ?? '';
+      if (!k.startsWith('cdp_q.')) continue;
+      const rec = JSON.parse(ls.getItem(k) ?? '{}') as { q?: { event?: string; type?: string }[] };
+      for (const e of rec.q ?? []) out.push(e.event ?? e.type ?? '');
+    }
+    return out;
+  });
+}
+
 interface KeyList {
   readonly length: number;
   key(i: number): string | null;
@@ -64,6 +80,19 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
     });
   }
   const count = (id: string): number => sites.events().filter((e) => e.messageId === id).length;
+  const names = (): unknown[] => sites.events().map((e) => e['event'] ?? e['type']);
+  /**
+   * Tracks `Marker` in `p`, flushes, and waits until it is posted. The SDK
+   * sends one queue, oldest first, one request after the other: whatever it
+   * was going to send before the marker (a retry, a resend, a take-over) has
+   * been posted by then. The positive signal that replaces "wait, then see
+   * that nothing came".
+   */
+  const marker = async (p: Page, name = 'Marker'): Promise<void> => {
+    await cdp(p, 'track', name);
+    await cdp(p, 'flush');
+    await waitFor(() => expect(names()).toContain(name));
+  };
 
   beforeAll(async () => {
     sites = await startTestSites(builtBundle());
@@ -164,17 +193,28 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
   });
 
   it('keeps the landing campaign for the session and starts a new session after the timeout', async () => {
-    const cfg: PageConfig = { options: { batch: { size: 1 }, session: { timeoutMs: 3000 } } };
+    // The page's clock is the test's: inactivity is a jump of the clock, so
+    // how long the machine takes between two calls (well under a minute)
+    // decides nothing.
+    await context.clock.install();
+    const timeoutMs = 10 * 60_000;
+    const cfg: PageConfig = { options: { batch: { size: 1 }, session: { timeoutMs } } };
     await open(
       cfg,
       'utm_source=news&utm_medium=email&utm_campaign=spring&utm_term=t&utm_content=c&gclid=g1&fbclid=f1',
     );
     await open(cfg);
     await waitFor(() => expect(sites.events()).toHaveLength(2));
-    await sleep(3200);
-    await cdp(page, 'track', 'Later');
+    // A minute short of the timeout after the last event: the same session.
+    await context.clock.fastForward(timeoutMs - 60_000);
+    await cdp(page, 'track', 'Within');
     await waitFor(() => expect(sites.events()).toHaveLength(3));
-    const [landing, next, later] = sites.events().map((e) => e.context);
+    // The timeout after the last event: a new session.
+    await context.clock.fastForward(timeoutMs);
+    await cdp(page, 'track', 'Later');
+    await waitFor(() => expect(sites.events()).toHaveLength(4));
+    const pageNow = await page.evaluate(() => Date.now());
+    const [landing, next, within, later] = sites.events().map((e) => e.context);
     const campaign = {
       source: 'news',
       medium: 'email',
@@ -187,10 +227,15 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
     expect(landing).toMatchObject({ campaign, sessionStart: true });
     expect(next).toMatchObject({ campaign, sessionId: landing!['sessionId'] });
     expect(next).not.toHaveProperty('sessionStart');
+    expect(within).toMatchObject({ campaign, sessionId: landing!['sessionId'] });
+    expect(within).not.toHaveProperty('sessionStart');
     expect(later).toMatchObject({ sessionStart: true });
     expect(later).not.toHaveProperty('campaign');
-    expect(later!['sessionId']).toBeGreaterThan((landing!['sessionId'] as number) + 3000);
-    expect(Math.abs((later!['sessionId'] as number) - Date.now())).toBeLessThan(5000);
+    // The new session's id is the time of its first event, on the page's clock.
+    expect(later!['sessionId']).toBeGreaterThanOrEqual(
+      (landing!['sessionId'] as number) + 2 * timeoutMs - 60_000,
+    );
+    expect(later!['sessionId']).toBeLessThanOrEqual(pageNow);
   });
 
   it('retries a 503 with backoff, with the same messageIds', async () => {
@@ -198,9 +243,10 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
     await open({ options: { batch: { size: 1 }, retry: { baseMs: 200 } }, page: false });
     await cdp(page, 'track', 'Retried');
     await waitFor(() => expect(sites.posts()).toHaveLength(3));
-    await sleep(500);
+    // Acknowledged on the third attempt: no fourth comes before a later event.
+    await marker(page);
+    expect(names()).toEqual(['Retried', 'Retried', 'Retried', 'Marker']);
     const posts = sites.posts();
-    expect(posts).toHaveLength(3);
     const ids = posts.map((p) => p.body.batch.map((e) => e.messageId));
     expect(ids[1]).toEqual(ids[0]);
     expect(ids[2]).toEqual(ids[0]);
@@ -225,8 +271,9 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
     await open({ options: { batch: { size: 1 }, retry: { baseMs: 10 } }, page: false });
     await cdp(page, 'track', 'Refused');
     await waitFor(() => expect(sites.posts()).toHaveLength(1));
-    await sleep(1000);
-    expect(sites.posts()).toHaveLength(1);
+    // Not retried: a later event is the next thing posted.
+    await marker(page);
+    expect(names()).toEqual(['Refused', 'Marker']);
     expect((await storedKeys(page)).local.filter((k) => k.startsWith('cdp_q.'))).toEqual([]);
   });
 
@@ -266,9 +313,18 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
     expect(await tabId(page)).toBe(tab.tabId);
     await cdp(page, 'track', 'Next Page');
     await waitFor(() => expect(sites.posts()).toHaveLength(2));
-    await sleep(2000);
+    // Once the first page's request has had its (delayed) answer, this page
+    // takes over whatever queue still holds events (`online`) and posts a
+    // marker: had the event been left anywhere, it comes before the marker.
+    await waitFor(() => expect(sites.answered()).toBe(2), { what: 'the delayed answer' });
+    await page.evaluate(() =>
+      (globalThis as unknown as { dispatchEvent(e: unknown): void }).dispatchEvent(
+        new Event('online'),
+      ),
+    );
+    await marker(page);
     expect(count(id)).toBe(1);
-    expect(sites.events().map((e) => e['event'])).toEqual(['In Flight', 'Next Page']);
+    expect(names()).toEqual(['In Flight', 'Next Page', 'Marker']);
   });
 
   it('flushes with a keepalive fetch when the page is hidden', async () => {
@@ -294,9 +350,9 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
     await context.setOffline(true);
     await cdp(page, 'track', 'Offline 1');
     await cdp(page, 'track', 'Offline 2');
-    await sleep(500);
+    // Kept in the stored queue (the network is down: nothing can arrive).
+    expect(await storedEvents(page)).toEqual(['Offline 1', 'Offline 2']);
     expect(sites.posts()).toHaveLength(0);
-    expect((await storedKeys(page)).local.some((k) => k.startsWith('cdp_q.'))).toBe(true);
     await context.setOffline(false);
     await waitFor(() =>
       expect(sites.events().map((e) => e['event'])).toEqual(['Offline 1', 'Offline 2']),
@@ -320,8 +376,9 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
     await waitFor(() =>
       expect(sites.events().map((e) => e['event'])).toEqual(['Stored 1', 'Stored 2']),
     );
-    await sleep(500);
-    expect(sites.events()).toHaveLength(2);
+    // Once: a later event of the new tab is the next thing posted.
+    await marker(next);
+    expect(names()).toEqual(['Stored 1', 'Stored 2', 'Marker']);
     page = next;
   });
 
@@ -351,7 +408,9 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
     );
     const second = await context.newPage();
     await open({ page: false }, '', second);
-    await sleep(800);
+    // The new tab tried to take over at start and was refused: its own
+    // event goes out without the orphan.
+    await marker(second, 'Marker 1');
     expect(count('orphan-1')).toBe(0);
     await second.evaluate(() => {
       const g = globalThis as unknown as {
@@ -362,7 +421,9 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
       g.dispatchEvent(new Event('online'));
     });
     await waitFor(() => expect(count('orphan-1')).toBe(1));
-    await sleep(500);
+    // Sent once: neither tab sends it again before an event of its own.
+    await marker(second, 'Marker 2');
+    await marker(page, 'Marker 3');
     expect(count('orphan-1')).toBe(1);
   });
 
@@ -371,13 +432,14 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
       options: { batch: { size: 2 }, consent: { required: true, categories: ['analytics'] } },
     });
     await cdp(page, 'track', 'Before Consent');
-    await sleep(800);
-    expect(sites.posts()).toHaveLength(0);
     expect(await storedKeys(page)).toEqual({ local: [], session: [] });
     expect(await context.cookies(sites.siteOrigin)).toEqual([]);
     await cdp(page, 'consent', ['analytics']);
     await cdp(page, 'flush');
     await waitFor(() => expect(sites.events()).toHaveLength(2));
+    // The SDK posts one request after the other: anything it had sent before
+    // consent was answered before these were posted, and would be here (its
+    // consent context saying analytics: false).
     const events = sites.events();
     expect(events.map((e) => e['type'] === 'page' || e['event'])).toEqual([true, 'Before Consent']);
     for (const e of events) {
@@ -403,8 +465,20 @@ describe.skipIf(unavailable !== undefined)('browser SDK in Chromium', () => {
     await cdp(page, 'track', 'Tracked');
     await cdp(page, 'flush');
     expect(await storedKeys(page)).toEqual({ local: [], session: [] });
+    // Leaving the page is when a beacon would go. The next page sends a
+    // beacon of its own to the same server, queued after that page's pagehide
+    // ran; once it has arrived, one the SDK queued when leaving (or any
+    // request before) has arrived too, as far as the browser sends in order.
+    // (Playwright's request events do not report beacons sent at unload.)
     await page.goto(`${sites.siteOrigin}/plain`);
-    await sleep(500);
+    await page.evaluate(
+      (url) =>
+        (
+          globalThis as unknown as { navigator: { sendBeacon(u: string, b: string): boolean } }
+        ).navigator.sendBeacon(url, 'fence'),
+      `${sites.ingestOrigin}/fence`,
+    );
+    await waitFor(() => expect(sites.received.some((r) => r.path === '/fence')).toBe(true));
     expect(sites.posts()).toHaveLength(0);
     expect(await context.cookies(sites.siteOrigin)).toEqual([]);
   });

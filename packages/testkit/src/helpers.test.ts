@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { fcParameters, fcSeed } from './fast-check.js';
 import { freePort } from './free-port.js';
 import { tempDir } from './temp-dir.js';
 import { waitFor } from './wait-for.js';
@@ -57,5 +58,28 @@ describe('freePort', () => {
     });
     server.close();
     expect(port).toBeGreaterThan(0);
+  });
+});
+
+describe('fast-check seeds', () => {
+  it('takes FC_SEED and FC_RUNS when set', () => {
+    expect(fcParameters({ numRuns: 5 }, { FC_SEED: '42' })).toEqual({ numRuns: 5, seed: 42 });
+    expect(fcParameters({ numRuns: 5 }, { FC_SEED: '-7', FC_RUNS: '300' })).toEqual({
+      numRuns: 300,
+      seed: -7,
+    });
+  });
+
+  it('draws one seed per process otherwise', () => {
+    const seed = fcSeed({});
+    expect(Number.isSafeInteger(seed)).toBe(true);
+    expect(fcSeed({ FC_SEED: '' })).toBe(seed);
+    expect(fcParameters({}, {})).toEqual({ seed });
+  });
+
+  it('refuses a seed or run count that is not an integer', () => {
+    expect(() => fcSeed({ FC_SEED: 'abc' })).toThrow(/FC_SEED must be an integer/);
+    expect(() => fcParameters({}, { FC_RUNS: '1.5' })).toThrow(/FC_RUNS must be an integer/);
+    expect(() => fcParameters({}, { FC_RUNS: '0' })).toThrow(/FC_RUNS must be at least 1/);
   });
 });

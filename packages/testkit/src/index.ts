@@ -1,10 +1,11 @@
 /**
- * Test helpers shared by the workspace: temp dirs, polling, free ports, and a
- * real Kafka broker for integration tests.
+ * Test helpers shared by the workspace: temp dirs, polling, free ports,
+ * fast-check seeds, and a real Kafka broker for integration tests.
  */
 export { freePort } from './free-port.js';
 export { tempDir, tempDirSync, type TempDir } from './temp-dir.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
+export { fcParameters, fcSeed } from './fast-check.js';
 
 export { isCi, kafkaBrokersForTest, kafkaUnavailableReason } from './kafka/brokers-for-test.js';
 export type { KafkaHandle } from './kafka/handle.js';

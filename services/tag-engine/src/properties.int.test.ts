@@ -12,9 +12,11 @@
  * rounded to 6 decimals are exact on both sides.
  *
  * Replay a failure with FC_SEED=<seed> (printed at the start and by
- * fast-check on failure); FC_RUNS=<n> changes the number of runs.
+ * fast-check on failure); FC_RUNS=<n> changes the number of runs (both
+ * through `fcParameters` of @cdp/testkit).
  */
 import fc from 'fast-check';
+import { fcParameters } from '@cdp/testkit';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   BUILTIN_DEFINITIONS,
@@ -28,22 +30,13 @@ import {
 import { referenceTags, type RefEvent, type RefTags } from './reference.js';
 import { createTagKit, DAY, NOW, type EventSpec, type TagKit } from './test-kit.js';
 
-const envInt = (name: string): number | undefined => {
-  const v = process.env[name];
-  return v === undefined || v === '' ? undefined : Number(v);
-};
-const SEED = envInt('FC_SEED') ?? Math.floor(Math.random() * 0x7fffffff);
-const RUNS = envInt('FC_RUNS');
 /**
  * A run is a second or so of real chDB work, so a failure's shrinking is cut
  * at a time limit (it then reports the smallest counterexample so far).
  */
 const TIME_LIMIT_MS = 100_000;
-const options = (numRuns: number): fc.Parameters<unknown> => ({
-  seed: SEED,
-  numRuns: RUNS ?? numRuns,
-  interruptAfterTimeLimit: TIME_LIMIT_MS,
-});
+const options = (numRuns: number): fc.Parameters<unknown> =>
+  fcParameters({ numRuns, interruptAfterTimeLimit: TIME_LIMIT_MS });
 
 // ---------------------------------------------------------------------------
 // Events
@@ -425,7 +418,6 @@ describe('tag SQL equals the TypeScript reference (fast-check, chDB)', () => {
   let kit: TagKit;
   beforeAll(async () => {
     kit = await createTagKit();
-    console.log(`[properties] fast-check seed ${SEED} (replay: FC_SEED=${SEED})`);
   });
   afterAll(async () => {
     console.log(

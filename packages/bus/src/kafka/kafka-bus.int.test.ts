@@ -9,8 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { CdpError, createLogger } from '@cdp/core';
 import {
-  cachedKafkaLibs,
+  fetchKafkaLibs,
   freePort,
+  isCi,
   kafkaBrokersForTest,
   kafkaUnavailableReason,
   startJvmBroker,
@@ -351,10 +352,25 @@ if (brokers === undefined) {
       }
     });
 
-    // A broker of its own, so stopping it does not disturb the shared one.
-    const libsDir = cachedKafkaLibs();
-    describe.skipIf(libsDir === undefined)('a dedicated broker that stops', () => {
+    // A broker of its own, so stopping it does not disturb the shared one:
+    // Apache Kafka's jars on the local JDK, whatever the shared broker is
+    // (KAFKA_BROKERS or a container leave no jars behind: they are fetched
+    // with Maven then). Without jars this skips outside CI and fails in CI,
+    // like every Kafka test.
+    describe('a dedicated broker that stops', () => {
       let own: KafkaHandle | undefined;
+      let libsDir: string | undefined;
+      let unavailable: string | undefined;
+      beforeAll(async () => {
+        try {
+          libsDir = (await fetchKafkaLibs({ log: (l) => process.stderr.write(`[testkit] ${l}\n`) }))
+            .libsDir;
+        } catch (err) {
+          if (isCi()) throw err;
+          unavailable = err instanceof Error ? err.message : String(err);
+          process.stderr.write(`[testkit] skipping the broker-outage test: ${unavailable}\n`);
+        }
+      }, 600_000);
       afterAll(async () => {
         await own?.stop();
       });
@@ -362,9 +378,10 @@ if (brokers === undefined) {
       it(
         'rejects produce with retryable errors once the broker is gone: unavailable, then backpressure when the queue is full',
         { timeout: 120_000 },
-        async () => {
+        async ({ skip }) => {
+          if (libsDir === undefined) return skip(`no Kafka jars: ${unavailable ?? 'unknown'}`);
           own = await startJvmBroker({
-            libsDir: libsDir!,
+            libsDir,
             log: (l) => process.stderr.write(l + '\n'),
           });
           const doomed = await createKafkaBus({

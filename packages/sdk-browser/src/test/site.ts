@@ -81,6 +81,8 @@ export interface TestSites {
   pageUrl(cfg?: PageConfig, query?: string): string;
   /** `/v1/b` requests, bodies parsed. */
   posts(): (Received & { body: BatchBody })[];
+  /** `/v1/b` requests answered so far (a delayed answer counts once it is sent). */
+  answered(): number;
   /** Every event posted, in order. */
   events(): BatchBody['batch'];
   reset(): void;
@@ -96,7 +98,7 @@ const listen = (server: Server): Promise<string> =>
 
 export async function startTestSites(bundle: string): Promise<TestSites> {
   const received: Received[] = [];
-  const state = { answers: [] as Answer[], scriptDelayMs: 0 };
+  const state = { answers: [] as Answer[], scriptDelayMs: 0, answered: 0 };
 
   const ingest = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -128,7 +130,9 @@ export async function startTestSites(bundle: string): Promise<TestSites> {
         const a = state.answers.shift() ?? { status: 200 };
         setTimeout(() => {
           res.writeHead(a.status, { 'content-type': 'application/json', ...cors, ...a.headers });
-          res.end(JSON.stringify({ success: a.status < 300, accepted: 0, rejected: [] }));
+          res.end(JSON.stringify({ success: a.status < 300, accepted: 0, rejected: [] }), () => {
+            state.answered++;
+          });
         }, a.delayMs ?? 0);
         return;
       }
@@ -186,9 +190,11 @@ export async function startTestSites(bundle: string): Promise<TestSites> {
       `${siteOrigin}/page?cfg=${encodeURIComponent(JSON.stringify(cfg))}${query ? `&${query}` : ''}`,
     posts,
     events: () => posts().flatMap((p) => p.body.batch),
+    answered: () => state.answered,
     reset() {
       received.length = 0;
       state.answers = [];
+      state.answered = 0;
       state.scriptDelayMs = 0;
     },
     close: async () => {
