@@ -72,6 +72,17 @@ export interface Bus {
    */
   produce(topic: string, records: readonly ProduceRecord[]): Promise<void>;
   subscribe(opts: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Deletes the records of `topics` that every consumer group reading them
+   * has committed past, however recent (erasure: once handled, no copy of a
+   * person's events stays on the bus). Embedded: the journal files holding
+   * only such records are deleted, the one being written closed first.
+   * Kafka: each partition's log start moves to the lowest committed offset
+   * (DeleteRecords): nobody can read them again, and the broker removes the
+   * files when their segment closes (`segment.ms`). Records not yet read by
+   * every group stay. Resolves to the number of partitions purged.
+   */
+  purgeConsumed(topics: readonly string[]): Promise<number>;
   /** Throws when the bus is not usable (readiness). */
   ping(): Promise<void>;
   /** Closes subscriptions first, then producers. */

@@ -453,6 +453,63 @@ export function runBusContract(name: string, factory: () => Promise<BusContractH
         expect(fresh.received).toHaveLength(15);
       },
     );
+
+    it(
+      'purges what every group has read, and keeps what one has not',
+      { timeout: TEST_TIMEOUT_MS * 2 },
+      async () => {
+        const { bus } = h;
+        const n = names('purge');
+        await bus.ensureTopics([{ name: n.topic, partitions: 1 }]);
+        await bus.produce(n.topic, [
+          { key: 'k', value: 'secret-1' },
+          { key: 'k', value: 'secret-2' },
+          { key: 'k', value: 'kept-3' },
+        ]);
+        const a = await consume(bus, n.topic, n.group('a'));
+        // b handles one record per batch and cannot handle kept-3 yet.
+        let bStuck = true;
+        const b = await consume(bus, n.topic, n.group('b'), {
+          maxBatchSize: 1,
+          fail: (batch) => bStuck && batch.messages.some((m) => m.value.toString() === 'kept-3'),
+        });
+        await waitFor(
+          'a to read all and b to fail on kept-3',
+          () => a.received.length === 3 && b.received.length === 2 && b.failedBatches.length > 0,
+        );
+        /** What a new group reads from the start, up to a marker produced now. */
+        const fromStart = async (label: string): Promise<string[]> => {
+          const marker = `marker-${label}`;
+          await bus.produce(n.topic, [{ key: 'k', value: marker }]);
+          const c = await consume(bus, n.topic, n.group(label));
+          await waitFor(marker, () => c.received.some((m) => m.value.toString() === marker));
+          await c.sub.close();
+          return c.received.map((m) => m.value.toString()).filter((v) => !v.startsWith('marker-'));
+        };
+
+        await bus.purgeConsumed([n.topic]);
+        // kept-3 is unread by b: it stays, whatever the adapter deletes.
+        expect(await fromStart('c1')).toContain('kept-3');
+        // A topic that does not exist has nothing to purge.
+        expect(await bus.purgeConsumed([`${n.topic}.none`])).toBe(0);
+
+        bStuck = false;
+        await waitFor('b to read kept-3', () =>
+          b.received.some((m) => m.value.toString() === 'kept-3'),
+        );
+        // Every group reads everything from now on: purged, nothing of the
+        // three is left to read from the start. Commits land right after the
+        // handlers, so purge again until a purge finds them.
+        const deadline = Date.now() + WAIT_MS;
+        let round = 2;
+        let left: string[];
+        do {
+          await bus.purgeConsumed([n.topic]);
+          left = await fromStart(`c${round++}`);
+        } while (left.length > 0 && Date.now() < deadline);
+        expect(left).toEqual([]);
+      },
+    );
   });
 }
 

@@ -1,14 +1,17 @@
 /**
- * A GDPR delete reaches every copy the warehouse keeps (all-in-one platform:
- * embedded bus, chDB): events, identities, the dead letters ingest refused
- * (found by the hashes of their identifiers), the mutations' own files and
- * the data parts the delete rewrote; an event stamped before the delete and
- * loaded after it is not loaded. The export includes the dead letters.
+ * A GDPR delete reaches every copy the platform keeps (all-in-one: embedded
+ * bus, chDB): events, identities, the dead letters ingest refused (found by
+ * the hashes of their identifiers), the mutations' own files, the data parts
+ * the delete rewrote, the bus journal's segments and the log lines; an event
+ * stamped before the delete and loaded after it is not loaded. The export
+ * includes the dead letters.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '@cdp/core';
 import { tempDir, waitFor, type TempDir } from '@cdp/testkit';
 import { loadRunnerConfig, startPlatform, type RunningPlatform } from './platform.js';
 
@@ -37,11 +40,14 @@ async function filesHolding(dir: string, needles: readonly string[]): Promise<st
   return found;
 }
 
-describe('GDPR delete reaches every copy in the warehouse (embedded)', () => {
+describe('GDPR delete reaches every copy (embedded)', () => {
   let dir: TempDir;
   let platform: RunningPlatform;
   let writeKey: string;
   let admin: string;
+  const logLines: string[] = [];
+  const logStream = new PassThrough();
+  logStream.on('data', (chunk: Buffer) => logLines.push(chunk.toString('utf8')));
 
   beforeAll(async () => {
     dir = await tempDir('cdp-erasure');
@@ -54,6 +60,8 @@ describe('GDPR delete reaches every copy in the warehouse (embedded)', () => {
         CDP_LOADER_FLUSH_MS: '250',
         CDP_TAGS_ENABLED: 'false',
       }),
+      // Every line the platform logs, at the most verbose level.
+      createLogger({ service: 'cdp', level: 'debug', destination: logStream }),
     );
     writeKey = platform.credentials.created?.writeKey as string;
     admin = platform.credentials.adminToken;
@@ -77,7 +85,7 @@ describe('GDPR delete reaches every copy in the warehouse (embedded)', () => {
   const sql = async <T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> =>
     platform.warehouse.query<T>(query, params);
 
-  it('leaves no identifier of the person in any table or file of the warehouse', async () => {
+  it('leaves no identifier of the person in any table, file of the data dir or log line', async () => {
     const user = `erase-user-${randomUUID()}`;
     const email = `erase-${randomUUID().slice(0, 8)}@example.com`;
     const anon = `erase-anon-${randomUUID()}`;
@@ -171,12 +179,28 @@ describe('GDPR delete reaches every copy in the warehouse (embedded)', () => {
       }),
     ).toEqual([]);
 
-    // No file of the warehouse holds them: not a mutation's text, not a part
-    // the delete rewrote (they leave after old_parts_lifetime).
+    // No file of the data dir holds them: not a mutation's text, not a part
+    // the delete rewrote (they leave after old_parts_lifetime), not a bus
+    // journal segment (the erase purges what every consumer has read).
     await waitFor(
-      async () =>
-        expect(await filesHolding(join(dir.path, 'clickhouse'), [user, anon, email])).toEqual([]),
+      async () => {
+        const files = await filesHolding(dir.path, [user, anon, email]);
+        // The parts' state, so a failure says whether a part is still active
+        // (the delete missed it) or outdated and waiting for removal.
+        const parts =
+          files.length === 0
+            ? []
+            : await sql(
+                `SELECT table, name, active, modification_time, remove_time, refcount
+                 FROM system.parts WHERE database = currentDatabase()
+                   AND table IN ('events', 'events_invalid', 'identities')`,
+              );
+        expect({ files, parts }).toEqual({ files: [], parts: [] });
+      },
       { timeoutMs: 90_000, intervalMs: 2000 },
     );
+    // Nor does any line the platform logged, at debug level.
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(logLines.filter((l) => [user, anon, email].some((v) => l.includes(v)))).toEqual([]);
   }, 150_000);
 });

@@ -42,6 +42,7 @@ describe('resolver failover (embedded bus, chDB)', () => {
       kind: bus.kind,
       ensureTopics: (s) => bus.ensureTopics(s),
       produce: (t, r) => bus.produce(t, r),
+      purgeConsumed: (t) => bus.purgeConsumed(t),
       ping: () => bus.ping(),
       close: () => bus.close(),
       async subscribe(o) {

@@ -231,6 +231,23 @@ class EmbeddedBusImpl implements EmbeddedBus {
     this.logger.info({ dir: this.opts.dir }, 'bus_closed');
   }
 
+  async purgeConsumed(topics: readonly string[]): Promise<number> {
+    this.assertOpen();
+    let purged = 0;
+    for (const name of topics) {
+      const t = this.topics.get(name);
+      if (t === undefined) continue;
+      for (let p = 0; p < t.logs.length; p++) {
+        // Records no group has read yet stay; neither does a topic no group reads.
+        const committed = this.offsets.lowestCommitted(name, p);
+        if (committed === undefined || committed <= t.logs[p]!.startOffset) continue;
+        if ((await t.logs[p]!.purgeBelow(committed)) > 0) purged++;
+      }
+    }
+    if (purged > 0) this.logger.info({ topics, partitions: purged }, 'bus_consumed_purged');
+    return purged;
+  }
+
   private async runRetention(): Promise<number> {
     const olderThan = Date.now() - this.opts.retentionMs;
     let deleted = 0;

@@ -237,6 +237,33 @@ export class PartitionLog {
     return deleted;
   }
 
+  /**
+   * Deletes the segment files whose records all sit below `committedBelow`,
+   * whatever their age (erasure). When the segment being written holds such
+   * records, it is closed first (a new, empty one takes the appends): if all
+   * of its records are read, it goes now; if not, it goes at a later purge
+   * once they are. Returns how many files were deleted.
+   */
+  async purgeBelow(committedBelow: number): Promise<number> {
+    if (
+      !this.closed &&
+      !this.writing &&
+      !this.needsTruncate &&
+      this.pending === null &&
+      this.active.size > 0 &&
+      committedBelow > this.active.baseOffset
+    ) {
+      // Held like a write, so no flush appends to the old segment meanwhile.
+      this.writing = true;
+      try {
+        await this.roll(this.visibleEnd);
+      } finally {
+        this.writeDone();
+      }
+    }
+    return this.deleteSegments(committedBelow, Number.POSITIVE_INFINITY);
+  }
+
   /** Whether `close()` was called: readers and waiters must stop. */
   get isClosed(): boolean {
     return this.closed;
@@ -301,13 +328,18 @@ export class PartitionLog {
     } catch (err) {
       this.failWrites(batch, err);
     } finally {
-      this.writing = false;
-      if (this.pending !== null) this.scheduleFlush();
-      else if (this.idle !== null) {
-        const idle = this.idle;
-        this.idle = null;
-        idle.resolve();
-      }
+      this.writeDone();
+    }
+  }
+
+  /** A write (or a roll held like one) ended: the next queued write goes, or `close()` goes on. */
+  private writeDone(): void {
+    this.writing = false;
+    if (this.pending !== null) this.scheduleFlush();
+    else if (this.idle !== null) {
+      const idle = this.idle;
+      this.idle = null;
+      idle.resolve();
     }
   }
 

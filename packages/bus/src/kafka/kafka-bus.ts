@@ -163,6 +163,48 @@ class KafkaBus implements Bus {
     return tracked;
   }
 
+  async purgeConsumed(topics: readonly string[]): Promise<number> {
+    this.assertOpen();
+    try {
+      const existing = new Set(await this.admin.listTopics());
+      const wanted = topics.filter((t) => existing.has(t));
+      if (wanted.length === 0) return 0;
+      // The lowest committed offset per partition over the groups that read
+      // each topic (a group with no commit on a topic does not hold it back).
+      const lowest = new Map<string, Map<number, number>>();
+      const { groups } = await this.admin.listGroups();
+      for (const { groupId } of groups) {
+        const offsets = await this.admin.fetchOffsets({ groupId, topics: wanted });
+        for (const { topic, partitions } of offsets) {
+          if (partitions.every((p) => Number(p.offset) < 0)) continue;
+          const byPart = lowest.get(topic) ?? new Map<number, number>();
+          lowest.set(topic, byPart);
+          for (const p of partitions) {
+            const o = Math.max(0, Number(p.offset));
+            byPart.set(p.partition, Math.min(o, byPart.get(p.partition) ?? o));
+          }
+        }
+      }
+      let purged = 0;
+      for (const [topic, byPart] of lowest) {
+        const starts = new Map(
+          (await this.admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.low)]),
+        );
+        const partitions = [...byPart]
+          .filter(([partition, offset]) => offset > (starts.get(partition) ?? 0))
+          .map(([partition, offset]) => ({ partition, offset: String(offset) }));
+        if (partitions.length === 0) continue;
+        await this.admin.deleteTopicRecords({ topic, partitions });
+        purged += partitions.length;
+      }
+      if (purged > 0)
+        this.logger.info({ topics: wanted, partitions: purged }, 'bus_consumed_purged');
+      return purged;
+    } catch (err) {
+      throw this.fail(err, 'admin');
+    }
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
     let timer: NodeJS.Timeout | undefined;

@@ -148,6 +148,8 @@ const auditRow = (r: Partial<AuditRecord> & Pick<AuditRecord, 'kind' | 'reason'>
 function setup(over: Partial<PersonServiceDeps> = {}): {
   store: FakeStore;
   sent: { topic: string; records: readonly ProduceRecord[] }[];
+  /** The topics of each `purgeConsumed` call, in order. */
+  purged: (readonly string[])[];
   commands: () => LinkMessage[];
   service: ReturnType<typeof createPersonService>;
   clock: { t: number };
@@ -173,6 +175,7 @@ function setup(over: Partial<PersonServiceDeps> = {}): {
   );
   store.auditRows.push(auditRow({ kind: 'merge', oneId: 'P', otherId: 'M', reason: 'identify' }));
   const sent: { topic: string; records: readonly ProduceRecord[] }[] = [];
+  const purged: (readonly string[])[] = [];
   const clock = { t: 0 };
   let n = 0;
   const service = createPersonService({
@@ -181,8 +184,15 @@ function setup(over: Partial<PersonServiceDeps> = {}): {
       produce: async (topic, records) => {
         sent.push({ topic, records });
       },
+      purgeConsumed: async (topics) => {
+        // After the warehouse's erase, never before it.
+        expect(store.erased.length).toBeGreaterThan(purged.length);
+        purged.push(topics);
+        return topics.length;
+      },
     },
     linksTopic: 'cdp.identity.links',
+    erasedTopics: ['cdp.events.raw', 'cdp.identity.links'],
     now: () => T0 + 1000,
     eraseAgainAfterMs: 0,
     newRequestId: () => `req-${++n}`,
@@ -194,7 +204,7 @@ function setup(over: Partial<PersonServiceDeps> = {}): {
   });
   const commands = (): LinkMessage[] =>
     sent.flatMap((s) => s.records.map((r) => JSON.parse(String(r.value)) as LinkMessage));
-  return { store, sent, commands, service, clock };
+  return { store, sent, purged, commands, service, clock };
 }
 
 async function rejection(p: Promise<unknown>): Promise<CdpError> {
@@ -388,7 +398,7 @@ describe('Person service: delete', () => {
     };
 
   it('sends a delete command for the canonical id, then erases every id of the person', async () => {
-    const { store, commands, service } = setup();
+    const { store, commands, purged, service } = setup();
     store.onPoll = answerWith(store, 'gdpr_delete');
     expect(await service.remove('M')).toEqual({
       deleted: 'P',
@@ -397,6 +407,8 @@ describe('Person service: delete', () => {
     });
     expect(commands()).toEqual([{ op: 'delete', requestId: 'req-1', oneId: 'P', at: T0 + 1000 }]);
     expect(store.erased).toEqual([['P', 'M']]);
+    // What the bus's consumers have read of the person goes too.
+    expect(purged).toEqual([['cdp.events.raw', 'cdp.identity.links']]);
   });
 
   it('finishes an erase the resolver already did (unknown_person while rows remain): safe to retry', async () => {

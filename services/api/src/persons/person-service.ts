@@ -59,9 +59,14 @@ export interface DeleteAnswer {
 
 export interface PersonServiceDeps {
   readonly store: PersonStore;
-  readonly bus: Pick<Bus, 'produce'>;
+  readonly bus: Pick<Bus, 'produce' | 'purgeConsumed'>;
   /** `topics.identityLinks`: commands to the resolver. */
   readonly linksTopic: string;
+  /**
+   * The topics whose records name people (events, dead letters, links): an
+   * erase deletes what every consumer has read of them (`Bus.purgeConsumed`).
+   */
+  readonly erasedTopics: readonly string[];
   /** Epoch ms, for the commands' `at`. */
   readonly now: () => number;
   readonly logger?: Logger | undefined;
@@ -305,13 +310,20 @@ export function createPersonService(deps: PersonServiceDeps): PersonService {
         row === undefined || row.oneId === '' || ids.includes(row.oneId)
           ? ids
           : [...ids, ...(await idsOf(row.oneId)).ids];
-      const eventsDeleted = await store.erase(retired);
+      const eraseCopies = async (): Promise<{ events: number; busPartitions: number }> => {
+        const events = await store.erase(retired);
+        // The bus keeps what its consumers have read (journal files, Kafka
+        // logs) until retention: the person's records go now.
+        const busPartitions = await deps.bus.purgeConsumed(deps.erasedTopics);
+        return { events, busPartitions };
+      };
+      const { events: eventsDeleted, busPartitions } = await eraseCopies();
       const again = deps.eraseAgainAfterMs ?? 30_000;
       if (again > 0) {
         const pass = async (): Promise<void> => {
           pending.delete(timer);
           try {
-            const late = await store.erase(retired);
+            const late = await eraseCopies();
             deps.logger?.info({ requestId: command.requestId, late }, 'person_erased_again');
           } catch (err) {
             deps.logger?.error({ err, requestId: command.requestId }, 'person_erase_again_failed');
@@ -321,7 +333,13 @@ export function createPersonService(deps: PersonServiceDeps): PersonService {
         pending.set(timer, pass);
       }
       deps.logger?.info(
-        { requestId: command.requestId, oneId: canonical, retiredIds: retired, eventsDeleted },
+        {
+          requestId: command.requestId,
+          oneId: canonical,
+          retiredIds: retired,
+          eventsDeleted,
+          busPartitions,
+        },
         'person_deleted',
       );
       return { deleted: canonical, retiredIds: retired, eventsDeleted };

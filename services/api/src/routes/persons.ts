@@ -37,6 +37,12 @@ export function registerPersonRoutes(
     store: options.store ?? createWarehousePersonStore(ctx.deps.warehouse),
     bus: ctx.deps.bus,
     linksTopic: ctx.deps.topics.identityLinks,
+    erasedTopics: [
+      ctx.deps.topics.eventsRaw,
+      ctx.deps.topics.eventsResolved,
+      ctx.deps.topics.eventsInvalid,
+      ctx.deps.topics.identityLinks,
+    ],
     now: ctx.now,
     logger: ctx.deps.logger,
     rules: options.rules,
