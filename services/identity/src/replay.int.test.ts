@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { createLogger, topics as topicNames, type Topics } from '@cdp/core';
+import { CdpError, createLogger, topics as topicNames, type Topics } from '@cdp/core';
 import { type Bus } from '@cdp/bus';
 import { createIdentityRules, type LinkMessage, type ResolveLink } from '@cdp/identity';
 import { TABLES, type Warehouse } from '@cdp/warehouse';
@@ -42,6 +42,8 @@ describe('resolver outcomes recorded by request (embedded bus, chDB)', () => {
     table: string,
     n: number,
     when: (rows: readonly Record<string, unknown>[]) => boolean = () => true,
+    /** The error of the `i`th failure (0 first): by default a plain one, as a refused row gives. */
+    error: (i: number) => Error = () => new Error(`injected failure of the insert into ${table}`),
   ): Warehouse & { left(): number } => {
     let left = n;
     return {
@@ -51,7 +53,7 @@ describe('resolver outcomes recorded by request (embedded bus, chDB)', () => {
       insert: async (t, rows, o) => {
         if (t === table && left > 0 && when(rows)) {
           left--;
-          throw new Error(`injected failure of the insert into ${table}`);
+          throw error(n - left - 1);
         }
         return warehouse.insert(t, rows, o);
       },
@@ -209,6 +211,58 @@ describe('resolver outcomes recorded by request (embedded bus, chDB)', () => {
         { lo, hi },
       );
       expect(blocks).toHaveLength(1);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('keeps a half-written batch when the warehouse is busy while it is redone, and completes it then', async () => {
+    const t = await newTopics('split-busy');
+    const [a1, a2, u1] = ['a1', 'a2', 'u1'].map((p) => `${p}-${randomUUID()}`) as [
+      string,
+      string,
+      string,
+    ];
+    // The split's batch stops after its identities; the first redo meets a
+    // busy warehouse (retryable), the next one goes through.
+    const flaky = failing(TABLES.identityBlocks, 2, undefined, (i) =>
+      i === 0
+        ? new Error('injected failure of the insert into identity_blocks')
+        : new CdpError('CDP_ERR_WAREHOUSE_UNAVAILABLE', {
+            message: 'injected: too many simultaneous queries',
+            retryable: true,
+          }),
+    );
+    const r = await startResolver(t, `${t.identityLinks}.resolver`, flaky);
+    try {
+      await send(t, identify(a1, u1), identify(a2, u1));
+      let person: string | undefined;
+      await waitFor(async () => {
+        person = await personOf('anonymous_id', a2);
+        expect(person).toBeDefined();
+      });
+      const split: LinkMessage = {
+        op: 'split',
+        requestId: randomUUID(),
+        oneId: person as string,
+        identifiers: [{ type: 'anonymous_id', value: a2 }],
+        at: Date.now(),
+      };
+      await send(t, split);
+      await waitFor(async () => {
+        expect(flaky.left()).toBe(0);
+        const rows = await audit([split.requestId]);
+        // The split as it succeeded, once: the journal was not given up
+        // (a batch decided again would refuse it: its identifier moved).
+        expect(rows).toHaveLength(1);
+        expect(rows[0]).toMatchObject({ kind: 'split', reason: 'manual_split' });
+      });
+      const states = await warehouse.query<{ state: string }>(
+        `SELECT state FROM ${TABLES.identityResolverProgress} WHERE links_topic = {t:String}`,
+        { t: t.identityLinks },
+      );
+      expect(states.map((x) => x.state)).not.toContain('abandoned');
+      expect(await personOf('anonymous_id', a2)).not.toBe(person);
     } finally {
       await r.stop();
     }

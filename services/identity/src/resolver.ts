@@ -1,4 +1,4 @@
-import type { Logger, Topics } from '@cdp/core';
+import { CdpError, type Logger, type Topics } from '@cdp/core';
 import type { Bus, ConsumerHealth, MessageBatch, ProduceRecord, Subscription } from '@cdp/bus';
 import {
   createIdentityGraph,
@@ -137,6 +137,9 @@ export function createResolver(opts: ResolverOptions): Resolver {
     try {
       await writeGraph(warehouse, j.writes, j);
     } catch (err) {
+      // The warehouse is down or busy: the load fails and is tried again
+      // (the journal stays `writing`), never given up for a passing outage.
+      if (err instanceof CdpError && err.retryable) throw err;
       // The warehouse refuses a row of it (a record to dead-letter): the
       // batch is decided again, and the consumer's guard isolates the record.
       logger.error({ err, firstOffset: j.firstOffset }, 'identity_batch_redo_failed');
