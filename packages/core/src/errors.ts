@@ -122,6 +122,14 @@ export const ERROR_CATALOGUE = {
     message: 'A tag definition with this name exists (use PUT to change it)',
   },
   CDP_ERR_TAG_RUN_FAILED: { statusCode: 500, message: 'The tag computation failed' },
+  // Audiences
+  CDP_ERR_AUDIENCE_INVALID: { statusCode: 400, message: 'The audience definition is not valid' },
+  CDP_ERR_AUDIENCE_NOT_FOUND: { statusCode: 404, message: 'No audience with this name' },
+  CDP_ERR_AUDIENCE_EXISTS: {
+    statusCode: 409,
+    message: 'An audience with this name exists (use PUT to change it)',
+  },
+  CDP_ERR_AUDIENCE_RUN_FAILED: { statusCode: 500, message: 'The audience computation failed' },
   CDP_ERR_CONFIG_INVALID: { statusCode: 500, message: 'The configuration is not valid' },
   CDP_ERR_INTERNAL: { statusCode: 500, message: 'Internal error' },
 } as const satisfies Record<string, { statusCode: number; message: string }>;

@@ -13,7 +13,7 @@ export {
   ruleReferences,
   parseWindowDate,
 } from './validate.js';
-export { SqlParams, DAY_MS } from './params.js';
+export { SqlParams, DAY_MS, pathArgs } from './params.js';
 export { buildFactsSelect, purchaseKey, factKey } from './facts.js';
 export {
   buildRankInputsSelect,
