@@ -46,6 +46,8 @@ interface ServiceProcess {
   readonly name: string;
   readonly url: string;
   readonly child: ChildProcess;
+  /** Starts another process of it: the same port and environment. */
+  readonly again: () => Promise<ServiceProcess>;
 }
 
 /** Every child this file started, killed when it ends however it ends. */
@@ -92,7 +94,7 @@ async function startService(
     },
     { timeoutMs: 60_000, intervalMs: 200, what: `${name} to be ready` },
   );
-  return { name, url, child };
+  return { name, url, child, again: () => startService(name, service, port, env) };
 }
 
 /** The sum of a counter's series in a service's /metrics. */
@@ -107,6 +109,8 @@ async function counter(s: ServiceProcess, metric: string): Promise<number> {
 interface Topology extends IdentityHarness {
   readonly identity: readonly ServiceProcess[];
   readonly loader: ServiceProcess;
+  /** `kill -9` of one process, then a new one in its place; resolves when that one is ready. */
+  crashAndRestart(s: ServiceProcess): Promise<ServiceProcess>;
 }
 
 async function startTopology(prefix: string): Promise<Topology> {
@@ -193,6 +197,17 @@ async function startTopology(prefix: string): Promise<Topology> {
     closers.push(() => bus.close());
     const warehouse = await createClickHouseWarehouse({ url: front.url, database: 'cdp' });
     closers.push(() => warehouse.close());
+    const identity = [identity1, identity2];
+    const crashAndRestart = async (s: ServiceProcess): Promise<ServiceProcess> => {
+      const exited = new Promise((resolve) => s.child.once('exit', resolve));
+      s.child.kill('SIGKILL');
+      await exited;
+      children.delete(s.child);
+      const next = await s.again();
+      started.splice(started.indexOf(s), 1, next);
+      identity.splice(identity.indexOf(s), 1, next);
+      return next;
+    };
     return {
       endpoints: {
         url: started[0]?.url ?? '',
@@ -202,8 +217,9 @@ async function startTopology(prefix: string): Promise<Topology> {
       },
       bus,
       warehouse,
-      identity: [identity1, identity2],
+      identity,
       loader,
+      crashAndRestart,
       cleanup,
     };
   } catch (e) {
@@ -308,6 +324,94 @@ describe.skipIf(!brokers)('on the distributed topology (a process per service)',
         ).toEqual([]);
         expect(await counter(loader, 'cdp_loader_erased_total')).toBeGreaterThan(erasedBefore);
       });
+
+      it('kill -9 of the resolving identity process mid-stream: after a restart every person is whole, nothing recorded twice', async () => {
+        const run = randomUUID().slice(0, 8);
+        const people = Array.from({ length: 20 }, (_, i) => i);
+        const anon = (i: number): string => `k-${run}-${i}`;
+        const user = (i: number): string => `ku-${run}-${i}`;
+        await post(people.map((i) => track(`${run}-a${i}`, anon(i))));
+        // The active resolver is the process that applies links (the new
+        // anonymous ids are links too).
+        const links = await waitFor(
+          async () => {
+            const n = await Promise.all(
+              topo().identity.map((s) => counter(s, 'cdp_identity_links_total')),
+            );
+            expect(Math.max(...n), 'links applied by a resolver').toBeGreaterThan(0);
+            return n;
+          },
+          { timeoutMs: 20_000 },
+        );
+        const victim = topo().identity[(links[1] ?? 0) > (links[0] ?? 0) ? 1 : 0] as ServiceProcess;
+        // Logins to resolve (merges) in flight when it dies.
+        await post(
+          people.map((i) => ({
+            type: 'identify',
+            messageId: `${run}-b${i}`,
+            anonymousId: anon(i),
+            userId: user(i),
+          })),
+        );
+        await topo().crashAndRestart(victim);
+        await post(
+          people.map((i) => ({
+            type: 'track',
+            event: 'E',
+            messageId: `${run}-c${i}`,
+            userId: user(i),
+          })),
+        );
+        // Every person's three events under one person, twenty people. The
+        // group waits for the dead member's Kafka session to expire (30 s).
+        await waitFor(
+          async () => {
+            const rows = await sql<{ m: string; p: string }>(
+              c,
+              `SELECT message_id AS m, any(person_id) AS p FROM events_by_person
+               WHERE message_id LIKE {p:String} GROUP BY message_id`,
+              { p: `${run}-%` },
+            );
+            expect(rows).toHaveLength(60);
+            const personOf = new Map(rows.map((r) => [r.m.slice(run.length + 1), r.p]));
+            for (const i of people) {
+              expect(personOf.get(`b${i}`), `person ${i}`).toBe(personOf.get(`a${i}`));
+              expect(personOf.get(`c${i}`), `person ${i}`).toBe(personOf.get(`a${i}`));
+            }
+            expect(new Set(personOf.values()).size).toBe(20);
+          },
+          { timeoutMs: 90_000, intervalMs: 500, what: 'twenty whole people after the crash' },
+        );
+        // At least once: an event stamped again after the crash may be
+        // stored twice, but its copies share the sorting key (FINAL keeps one).
+        expect(
+          await sql(
+            c,
+            `SELECT message_id FROM events WHERE message_id LIKE {p:String}
+             GROUP BY message_id HAVING uniqExact(source_id, anonymous_id, user_id) > 1`,
+            { p: `${run}-%` },
+          ),
+        ).toEqual([]);
+        // The resolver's outcomes are recorded once, replayed or not.
+        expect(
+          await sql(
+            c,
+            `SELECT request_id, kind, reason, count() AS n FROM identity_audit
+             WHERE request_id LIKE {p:String}
+             GROUP BY request_id, kind, reason, one_id, other_id HAVING n > 1`,
+            { p: `${run}-%` },
+          ),
+        ).toEqual([]);
+        // Each identifier is one person's, and each login's two identifiers the same one's.
+        const held = await sql<{ v: string; p: string }>(
+          c,
+          `SELECT id_value AS v, one_id AS p FROM identities FINAL WHERE id_value LIKE {p:String}`,
+          { p: `%-${run}-%` },
+        );
+        expect(held).toHaveLength(40);
+        const holder = new Map(held.map((r) => [r.v, r.p]));
+        for (const i of people) expect(holder.get(anon(i))).toBe(holder.get(user(i)));
+      }, 150_000);
     },
   );
 });

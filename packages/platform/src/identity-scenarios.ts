@@ -152,7 +152,7 @@ const at = (minute: number): string => new Date(Date.UTC(2026, 10, 1, 10, minute
 /**
  * Registers the scenarios in a suite of their own on a platform from
  * `start`; `more` registers further tests in that suite, on the same
- * platform.
+ * platform, after the scenarios.
  */
 export function runIdentityScenarios(
   name: string,
@@ -162,7 +162,6 @@ export function runIdentityScenarios(
 ): void {
   describe(`OneID end to end (${name})`, () => {
     const c = useHarness(start);
-    more?.(c);
 
     it('anonymous browsing then login: every earlier event resolves to the person', async () => {
       const run = uid();
@@ -680,5 +679,7 @@ export function runIdentityScenarios(
         await replay.stop();
       }
     });
+    // Last: a test that crashes a process leaves the others unaffected.
+    more?.(c);
   });
 }
