@@ -130,7 +130,7 @@ export async function adminApi<T = Record<string, unknown>>(
 
 /** Runs read-only SQL through the data API. */
 export async function sql<T = Record<string, unknown>>(
-  c: Endpoints,
+  c: Pick<Endpoints, 'apiUrl' | 'admin'>,
   query: string,
   params: Record<string, unknown> = {},
 ): Promise<T[]> {
