@@ -60,8 +60,8 @@ describe.skipIf(unavailable !== undefined)('in a real browser (Chromium)', () =>
   beforeAll(async () => {
     h = await startTestPlatform();
     const admin = h.platform.credentials.adminToken;
-    const base = { url: h.platform.url, admin };
-    c = { ...base, sql: (q, p = {}) => sql(base as never, q, p) };
+    const base = { url: h.platform.url, apiUrl: h.platform.url, admin };
+    c = { ...base, sql: (q, p = {}) => sql(base, q, p) };
     shop = await startTestSite('127.0.0.1');
     other = await startTestSite('localhost');
     shop.mount('/vendor/ajs/', ajsUmdDir);

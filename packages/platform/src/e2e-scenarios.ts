@@ -43,11 +43,20 @@ export async function startTestPlatform(
   };
 }
 
-/** What a scenario needs of the running platform: its URL and first-start keys. */
-export interface Ctx {
+/**
+ * What a scenario reaches over HTTP: the collection URL (ingest), the
+ * management and data API's URL (the same one on the all-in-one runner;
+ * another process in the distributed topology) and the first-start keys.
+ */
+export interface Endpoints {
   url: string;
+  apiUrl: string;
   writeKey: string;
   admin: string;
+}
+
+/** What a scenario needs of the running all-in-one platform. */
+export interface Ctx extends Endpoints {
   platform: RunningPlatform;
 }
 
@@ -65,6 +74,7 @@ export function usePlatform(start: () => Promise<ScenarioHarness>): Ctx {
     if (!created) throw new Error('expected a first start that creates the default source');
     Object.assign(c, {
       url: h.platform.url,
+      apiUrl: h.platform.url,
       writeKey: created.writeKey,
       admin: h.platform.credentials.adminToken,
       platform: h.platform,
@@ -78,13 +88,53 @@ export function usePlatform(start: () => Promise<ScenarioHarness>): Ctx {
 
 const basic = (key: string): string => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 
+/** Sends a batch to the collection API with the write key; every call must be accepted. */
+export async function sendBatch(
+  c: Endpoints,
+  batch: readonly Record<string, unknown>[],
+): Promise<void> {
+  const res = await fetch(`${c.url}/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: basic(c.writeKey), 'content-type': 'application/json' },
+    body: JSON.stringify({ batch }),
+  });
+  const body = (await res.json()) as { rejected?: unknown[] };
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  expect(body.rejected ?? []).toEqual([]);
+}
+
+/** A call to the management API with the admin token; a JSON answer is parsed (else `json` is `{}`). */
+export async function adminApi<T = Record<string, unknown>>(
+  c: Endpoints,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: T; text: string; type: string }> {
+  const res = await fetch(`${c.apiUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${c.admin}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let json = {} as T;
+  try {
+    json = JSON.parse(text) as T;
+  } catch {
+    // Empty, or NDJSON: the caller reads `text`.
+  }
+  return { status: res.status, json, text, type: res.headers.get('content-type') ?? '' };
+}
+
 /** Runs read-only SQL through the data API. */
 export async function sql<T = Record<string, unknown>>(
-  c: Ctx,
+  c: Pick<Endpoints, 'apiUrl' | 'admin'>,
   query: string,
   params: Record<string, unknown> = {},
 ): Promise<T[]> {
-  const res = await fetch(`${c.url}/v1/sql`, {
+  const res = await fetch(`${c.apiUrl}/v1/sql`, {
     method: 'POST',
     headers: { authorization: `Bearer ${c.admin}`, 'content-type': 'application/json' },
     body: JSON.stringify({ query, params }),

@@ -4,8 +4,8 @@ import { createLogger, topics as topicNames } from '@cdp/core';
 import { createIdentityRules } from '@cdp/identity';
 import { createIdentityService, type IdentityService } from '@cdp/identity-service';
 import { kafkaBrokersForTest, waitFor } from '@cdp/testkit';
-import { sql, startTestPlatform, type Ctx } from './e2e-scenarios.js';
-import { runIdentityScenarios } from './identity-scenarios.js';
+import { sql, startTestPlatform } from './e2e-scenarios.js';
+import { onPlatform, runIdentityScenarios, type IdentityCtx } from './identity-scenarios.js';
 
 const brokers = kafkaBrokersForTest();
 /** The second stamper's metrics: it must have stamped its share. */
@@ -18,7 +18,7 @@ const stampedIn = (metrics: string): number =>
     (n, x) => n + Number(x[1]),
     0,
   );
-const stampedBy = async (c: Ctx): Promise<{ first: number; second: number }> => ({
+const stampedBy = async (c: IdentityCtx): Promise<{ first: number; second: number }> => ({
   first: stampedIn(await (await fetch(`${c.url}/metrics`)).text()),
   second: stampedIn(await secondRegistry.getSingleMetricAsString('cdp_identity_stamped_total')),
 });
@@ -28,7 +28,7 @@ describe.skipIf(!brokers)('on a real Kafka broker, with two stampers in one grou
   const prefix = `id${Date.now().toString(36)}.`;
   runIdentityScenarios(
     'Kafka, chDB, two stampers',
-    async () => {
+    onPlatform(async () => {
       const h = await startTestPlatform({
         KAFKA_BROKERS: (brokers ?? []).join(','),
         CDP_TOPIC_PREFIX: prefix,
@@ -59,7 +59,7 @@ describe.skipIf(!brokers)('on a real Kafka broker, with two stampers in one grou
           await h.cleanup();
         },
       };
-    },
+    }),
     prefix,
     (c) => {
       it('shares the events topic between the two stampers', async () => {

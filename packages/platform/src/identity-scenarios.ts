@@ -1,33 +1,78 @@
 /**
- * OneID end to end, on the all-in-one platform over each bus adapter: events
- * go in through the HTTP API and every check reads ClickHouse through the
- * SQL endpoint and the `events_by_person` view, as an analyst would.
+ * OneID end to end, on any topology (the all-in-one runner over each bus
+ * adapter, or every service as its own process): events go in through the
+ * collection API and every check reads ClickHouse through the SQL endpoint
+ * and the `events_by_person` view, and the Person API, as an analyst would.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bus } from '@cdp/bus';
 import { createLogger, topics as topicNames } from '@cdp/core';
 import { createIdentityRules, type GraphSnapshot } from '@cdp/identity';
 import { createIdentityMetrics, createResolver, loadSnapshot } from '@cdp/identity-service';
 import { waitFor } from '@cdp/testkit';
-import { sql, usePlatform, type Ctx, type ScenarioHarness } from './e2e-scenarios.js';
+import type { Warehouse } from '@cdp/warehouse';
+import { adminApi, sendBatch, sql, type Endpoints, type ScenarioHarness } from './e2e-scenarios.js';
+
+/** A running platform the OneID scenarios use, whatever its topology. */
+export interface IdentityHarness {
+  readonly endpoints: Endpoints;
+  /**
+   * A bus on the platform's broker and a warehouse on its ClickHouse: the
+   * replay check runs a resolver of its own over them (in-process parts of
+   * the all-in-one runner; clients of their own for separate processes).
+   */
+  readonly bus: Bus;
+  readonly warehouse: Warehouse;
+  readonly cleanup: () => Promise<void>;
+}
+
+/** What a scenario has: the endpoints, and the bus and warehouse of the harness. */
+export interface IdentityCtx extends Endpoints {
+  bus: Bus;
+  warehouse: Warehouse;
+}
+
+/** The all-in-one runner (`startTestPlatform`) as an {@link IdentityHarness}. */
+export function onPlatform(start: () => Promise<ScenarioHarness>): () => Promise<IdentityHarness> {
+  return async () => {
+    const h = await start();
+    const created = h.platform.credentials.created;
+    if (!created) throw new Error('expected a first start that creates the default source');
+    return {
+      endpoints: {
+        url: h.platform.url,
+        apiUrl: h.platform.url,
+        writeKey: created.writeKey,
+        admin: h.platform.credentials.adminToken,
+      },
+      bus: h.platform.bus,
+      warehouse: h.platform.warehouse,
+      cleanup: h.cleanup,
+    };
+  };
+}
+
+/** Starts the harness before the suite's first test and stops it after the last. */
+function useHarness(start: () => Promise<IdentityHarness>): IdentityCtx {
+  let h: IdentityHarness | undefined;
+  const c = {} as IdentityCtx;
+  beforeAll(async () => {
+    h = await start();
+    Object.assign(c, h.endpoints, { bus: h.bus, warehouse: h.warehouse });
+  });
+  afterAll(async () => {
+    await h?.cleanup();
+  });
+  return c;
+}
 
 type Call = Record<string, unknown> & { type: string };
 
-async function send(c: Ctx, batch: Call[]): Promise<void> {
-  const res = await fetch(`${c.url}/v1/batch`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${c.writeKey}:`).toString('base64')}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ batch }),
-  });
-  const body = (await res.json()) as { success: boolean; rejected?: unknown[] };
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  expect(body.rejected ?? []).toEqual([]);
-}
+const send = (c: Endpoints, batch: Call[]): Promise<void> => sendBatch(c, batch);
+const api = adminApi;
 
 /** Waits until `n` events of the run are loaded, then returns person_id per message id. */
-async function persons(c: Ctx, run: string, n: number): Promise<Map<string, string>> {
+async function persons(c: Endpoints, run: string, n: number): Promise<Map<string, string>> {
   const rows = await waitFor(
     async () => {
       const r = await sql<{ message_id: string; person_id: string }>(
@@ -45,7 +90,7 @@ async function persons(c: Ctx, run: string, n: number): Promise<Map<string, stri
 
 /** Person ids of a run once every override the resolver published is loaded. */
 async function settled(
-  c: Ctx,
+  c: Endpoints,
   run: string,
   n: number,
   expectGroups: number,
@@ -60,23 +105,63 @@ async function settled(
   );
 }
 
+/**
+ * Sends a fresh event of `anonymousId` (message ids `probe-<run>-<n>`, apart
+ * from the run's) until one is loaded under a person `ok` accepts, and
+ * returns that person. A stamper in another process learns of a split or
+ * an erase from `cdp.identity.changes`, a moment after the API answered; a
+ * stamper that never does keeps stamping the old person, and this times out.
+ */
+async function probe(
+  c: Endpoints,
+  run: string,
+  anonymousId: string,
+  ok: (person: string) => boolean,
+): Promise<string> {
+  let n = 0;
+  return waitFor(
+    async () => {
+      const messageId = `probe-${run}-${n++}`;
+      await send(c, [{ type: 'track', messageId, anonymousId, event: 'Probe' }]);
+      const person = await waitFor(
+        async () => {
+          const r = await sql<{ person_id: string }>(
+            c,
+            'SELECT person_id FROM events_by_person WHERE message_id = {m:String}',
+            { m: messageId },
+          );
+          expect(r).toHaveLength(1);
+          return r[0]?.person_id ?? '';
+        },
+        { timeoutMs: 5_000, what: `${messageId} to be loaded` },
+      );
+      expect(ok(person), `${messageId} is under ${person}`).toBe(true);
+      return person;
+    },
+    {
+      timeoutMs: 25_000,
+      intervalMs: 250,
+      what: `an event of ${anonymousId} under the right person`,
+    },
+  );
+}
+
 const uid = (): string => Math.random().toString(36).slice(2, 10);
 const at = (minute: number): string => new Date(Date.UTC(2026, 10, 1, 10, minute)).toISOString();
 
 /**
  * Registers the scenarios in a suite of their own on a platform from
  * `start`; `more` registers further tests in that suite, on the same
- * platform.
+ * platform, after the scenarios.
  */
 export function runIdentityScenarios(
   name: string,
-  start: () => Promise<ScenarioHarness>,
+  start: () => Promise<IdentityHarness>,
   topicPrefix = 'cdp.',
-  more?: (c: Ctx) => void,
+  more?: (c: IdentityCtx) => void,
 ): void {
   describe(`OneID end to end (${name})`, () => {
-    const c = usePlatform(start);
-    more?.(c);
+    const c = useHarness(start);
 
     it('anonymous browsing then login: every earlier event resolves to the person', async () => {
       const run = uid();
@@ -406,6 +491,108 @@ export function runIdentityScenarios(
       expect(stored.length).toBeGreaterThanOrEqual(2);
       for (const r of stored) expect(r.id_value).toMatch(/^[0-9a-f]{64}$/);
     });
+    it('a split through the API moves the identifier and its events; stampers follow, and the same link does not re-merge', async () => {
+      const run = uid();
+      const U = `u-${run}`;
+      const A1 = `laptop-${run}`;
+      const A2 = `shared-${run}`;
+      await send(c, [
+        { type: 'identify', messageId: `${run}-1`, anonymousId: A1, userId: U, timestamp: at(0) },
+        { type: 'track', messageId: `${run}-2`, anonymousId: A1, event: 'A', timestamp: at(1) },
+        { type: 'track', messageId: `${run}-3`, anonymousId: A2, event: 'B', timestamp: at(2) },
+      ]);
+      await persons(c, run, 3);
+      await send(c, [
+        { type: 'identify', messageId: `${run}-4`, anonymousId: A2, userId: U, timestamp: at(3) },
+        { type: 'track', messageId: `${run}-5`, anonymousId: A2, event: 'C', timestamp: at(4) },
+      ]);
+      const person = (await settled(c, run, 5, 1)).get('1') ?? '';
+      const split = await api<{ from: string; oneId: string; eventsMoved: number }>(
+        c,
+        'POST',
+        `/v1/persons/${person}/split`,
+        { identifiers: [{ type: 'anonymous_id', value: A2 }] },
+      );
+      expect(split.status, split.text).toBe(200);
+      // The two events with only A2; the login that carried U and A2 stays with U.
+      expect(split.json).toMatchObject({ from: person, eventsMoved: 2 });
+      const moved = split.json.oneId;
+      expect(moved).not.toBe(person);
+      await waitFor(
+        async () =>
+          expect(Object.fromEntries(await persons(c, run, 5))).toEqual({
+            '1': person,
+            '2': person,
+            '3': moved,
+            '4': person,
+            '5': moved,
+          }),
+        { timeoutMs: 20_000 },
+      );
+      // Every stamper now stamps A2's events with the new person.
+      await probe(c, run, A2, (p) => p === moved);
+      // The same link again is refused, and nothing re-merges.
+      await send(c, [
+        { type: 'identify', messageId: `${run}-6`, anonymousId: A2, userId: U, timestamp: at(5) },
+      ]);
+      await waitFor(
+        async () =>
+          expect(
+            await sql(c, 'SELECT reason FROM identity_audit WHERE request_id = {m:String}', {
+              m: `${run}-6`,
+            }),
+          ).toContainEqual({ reason: 'split_block' }),
+        { timeoutMs: 20_000 },
+      );
+      expect((await persons(c, run, 6)).get('3')).toBe(moved);
+      await probe(c, run, A2, (p) => p === moved);
+    });
+
+    it('a GDPR erase through the API leaves none of the person; the same anonymousId later is a new person', async () => {
+      const run = uid();
+      const G = `g-${run}`;
+      const U = `gu-${run}`;
+      await send(c, [
+        { type: 'track', messageId: `${run}-1`, anonymousId: G, event: 'E', timestamp: at(0) },
+        {
+          type: 'identify',
+          messageId: `${run}-2`,
+          anonymousId: G,
+          userId: U,
+          traits: { email: `g-${run}@example.com` },
+          timestamp: at(1),
+        },
+      ]);
+      const person = (await settled(c, run, 2, 1)).get('1') ?? '';
+      // Stampers have the person cached: an event of G is stamped with it.
+      expect(await probe(c, run, G, (p) => p === person)).toBe(person);
+      const del = await api<{ deleted: string; retiredIds: string[]; eventsDeleted: number }>(
+        c,
+        'DELETE',
+        `/v1/persons/${person}`,
+      );
+      expect(del.status, del.text).toBe(200);
+      expect(del.json.deleted).toBe(person);
+      // The run's two events and the probe(s) before the erase.
+      expect(del.json.eventsDeleted).toBeGreaterThanOrEqual(3);
+      const retired = del.json.retiredIds;
+      expect(retired).toContain(person);
+      const left = async (query: string): Promise<unknown[]> =>
+        sql(c, query, { ids: retired, values: [G, U], p: `%${run}%` });
+      expect(await left('SELECT 1 FROM events WHERE message_id LIKE {p:String}')).toEqual([]);
+      expect(await left('SELECT 1 FROM events WHERE one_id IN {ids:Array(String)}')).toEqual([]);
+      expect(
+        await left('SELECT 1 FROM identities WHERE id_value IN {values:Array(String)}'),
+      ).toEqual([]);
+      expect(await left('SELECT 1 FROM identities WHERE one_id IN {ids:Array(String)}')).toEqual(
+        [],
+      );
+      expect((await api(c, 'GET', `/v1/persons/${person}`)).status).toBe(404);
+      // The stampers forgot the erased person: G's next event is someone new.
+      const again = await probe(c, run, G, (p) => !retired.includes(p));
+      expect(retired).not.toContain(again);
+    });
+
     it('replaying the links topic from the start rebuilds the graph that was persisted', async () => {
       // A graph of its own to rebuild: a login on two devices (a merge), and
       // a second login on one of them (a refusal).
@@ -450,8 +637,8 @@ export function runIdentityScenarios(
       ]);
       await settled(c, run, 5, 2);
       const replay = createResolver({
-        bus: c.platform.bus,
-        warehouse: c.platform.warehouse,
+        bus: c.bus,
+        warehouse: c.warehouse,
         topics: topicNames(topicPrefix),
         logger: createLogger({ service: 'replay', level: 'silent' }),
         rules: createIdentityRules(),
@@ -471,7 +658,7 @@ export function runIdentityScenarios(
       try {
         await waitFor(
           async () => {
-            const persisted = await loadSnapshot(c.platform.warehouse);
+            const persisted = await loadSnapshot(c.warehouse);
             // This test's people are in the persisted graph: the two devices
             // and the first login are one person, into which a provisional
             // id was merged; the second login is another.
@@ -492,5 +679,7 @@ export function runIdentityScenarios(
         await replay.stop();
       }
     });
+    // Last: a test that crashes a process leaves the others unaffected.
+    more?.(c);
   });
 }

@@ -1,4 +1,7 @@
 import { startTestPlatform } from './e2e-scenarios.js';
-import { runIdentityScenarios } from './identity-scenarios.js';
+import { onPlatform, runIdentityScenarios } from './identity-scenarios.js';
 
-runIdentityScenarios('embedded bus, chDB', () => startTestPlatform());
+runIdentityScenarios(
+  'embedded bus, chDB',
+  onPlatform(() => startTestPlatform()),
+);

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '@cdp/identity';
 import { waitFor } from '@cdp/testkit';
-import { sql, startTestPlatform, usePlatform } from './e2e-scenarios.js';
+import { adminApi, sendBatch, sql, startTestPlatform, usePlatform } from './e2e-scenarios.js';
 
 // The `cdp` binary (packages/cli, built by `npm test`), driven as a user would.
 const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
@@ -56,42 +56,12 @@ const at = (minute: number): string => new Date(base + minute * 60_000).toISOStr
 
 const c = usePlatform(() => startTestPlatform());
 
-async function send(batch: readonly Call[]): Promise<void> {
-  const res = await fetch(`${c.url}/v1/batch`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${c.writeKey}:`).toString('base64')}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ batch }),
-  });
-  const body = (await res.json()) as { rejected?: unknown[] };
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  expect(body.rejected ?? []).toEqual([]);
-}
-
-async function api<T = Record<string, unknown>>(
+const send = (batch: readonly Call[]): Promise<void> => sendBatch(c, batch);
+const api = <T = Record<string, unknown>>(
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; json: T; text: string; type: string }> {
-  const res = await fetch(`${c.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${c.admin}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let json = {} as T;
-  try {
-    json = JSON.parse(text) as T;
-  } catch {
-    // NDJSON: the caller reads `text`.
-  }
-  return { status: res.status, json, text, type: res.headers.get('content-type') ?? '' };
-}
+): ReturnType<typeof adminApi<T>> => adminApi<T>(c, method, path, body);
 
 const lookupPath = ([type, value]: Id, events = 20): string =>
   `/v1/persons/lookup?type=${encodeURIComponent(type)}&value=${encodeURIComponent(value)}&events=${events}`;

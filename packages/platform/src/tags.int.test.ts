@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { Analytics } from '@segment/analytics-node';
 import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '@cdp/testkit';
-import { sql, startTestPlatform, usePlatform } from './e2e-scenarios.js';
+import { adminApi, sql, startTestPlatform, usePlatform } from './e2e-scenarios.js';
 
 const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 const run$ = promisify(execFile);
@@ -22,22 +22,11 @@ const c = usePlatform(() =>
   startTestPlatform({ CDP_TAGS_INTERVAL: '3600', CDP_TAGS_LOAD_MARGIN_MS: '0' }),
 );
 
-async function api<T = Record<string, unknown>>(
+const api = <T = Record<string, unknown>>(
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${c.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${c.admin}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: (text === '' ? {} : JSON.parse(text)) as T };
-}
+): ReturnType<typeof adminApi<T>> => adminApi<T>(c, method, path, body);
 
 async function sendWithSegment(calls: (a: Analytics) => void): Promise<void> {
   const analytics = new Analytics({

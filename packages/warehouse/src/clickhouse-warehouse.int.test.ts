@@ -1,6 +1,8 @@
 /**
- * The Warehouse adapter against real ClickHouse: embedded chDB always, a
- * server when CLICKHOUSE_URL is set.
+ * The Warehouse adapter against real ClickHouse: embedded chDB, and the
+ * server kind (`@clickhouse/client` over HTTP) against CLICKHOUSE_URL when it
+ * is set, else against the test kit's ClickHouse HTTP front over chDB, run as
+ * a process of its own (`spawnClickHouseFront`, built by `npm test`).
  *
  * chDB binds one data directory per process, so every chDB test lives in this
  * one file (vitest's `forks` pool gives each file its own process) and shares
@@ -13,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isCdpError, type CdpError } from '@cdp/core';
+import { spawnClickHouseFront, type SpawnedClickHouseFront } from '@cdp/testkit';
 import { createClickHouseWarehouse } from './clickhouse-warehouse.js';
 import { runWarehouseContract } from './contract.js';
 import type { Warehouse } from './warehouse.js';
@@ -47,16 +50,23 @@ runWarehouseContract('chdb (embedded)', async () => {
 });
 
 const serverUrl = process.env['CLICKHOUSE_URL'];
+let front: SpawnedClickHouseFront | undefined;
+afterAll(async () => {
+  await front?.stop();
+});
+
 runWarehouseContract(
-  'ClickHouse server',
+  serverUrl ? 'ClickHouse server' : 'ClickHouse server kind, on the chDB HTTP front',
   async () => {
     const database = `cdp_contract_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    const url = serverUrl || (front ??= await spawnClickHouseFront()).url;
     const warehouse = await createClickHouseWarehouse({
-      url: serverUrl ?? '',
+      url,
       username: process.env['CLICKHOUSE_USER'],
       password: process.env['CLICKHOUSE_PASSWORD'],
       database,
     });
+    expect(warehouse.kind).toBe('server');
     return {
       warehouse,
       cleanup: async () => {
@@ -64,11 +74,6 @@ runWarehouseContract(
         await warehouse.close();
       },
     };
-  },
-  {
-    skipReason: serverUrl
-      ? undefined
-      : 'CLICKHOUSE_URL is not set; this suite runs against a ClickHouse server only when one is given',
   },
 );
 
