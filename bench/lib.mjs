@@ -105,7 +105,17 @@ export function writeResults(name, { params = {}, figures, ...extra } = {}) {
   const out = {
     bench: name,
     date: new Date().toISOString(),
-    command: ['node', ...process.execArgv, rel, ...process.argv.slice(2)].join(' '),
+    command: [
+      // The BENCH_* settings the run had (sizes, runs, data dir), then the command.
+      ...Object.entries(process.env)
+        .filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_NOTE')
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}=${v}`),
+      'node',
+      ...process.execArgv,
+      rel,
+      ...process.argv.slice(2),
+    ].join(' '),
     cores: cpus.length,
     cpu: cpus[0]?.model ?? 'unknown',
     loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
