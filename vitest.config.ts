@@ -15,7 +15,12 @@ export default defineConfig({
         ssr: { resolve: { conditions: resolve.conditions } },
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'services/*/src/**/*.test.ts',
+            // The bench figures check (bench/figures.mjs --check).
+            'bench/**/*.test.mjs',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
         },
       },
@@ -26,7 +31,11 @@ export default defineConfig({
           name: 'int',
           // Runs after the unit project, with its own worker limit.
           sequence: { groupOrder: 1 },
-          include: ['packages/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts', 'test/**/*.int.test.ts'],
+          include: [
+            'packages/*/src/**/*.int.test.ts',
+            'services/*/src/**/*.int.test.ts',
+            'test/**/*.int.test.ts',
+          ],
           exclude: ['**/node_modules/**', '**/dist/**'],
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 60_000,

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmbeddedBus } from '../packages/bus/dist/index.js';
+import { writeResults } from './lib.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => {
@@ -24,6 +25,7 @@ const MESSAGE_BYTES = 300;
 
 const value = Buffer.alloc(MESSAGE_BYTES - 40, 'x'); // ~300 bytes with key and framing
 const rate = (n, ms) => Math.round((n / ms) * 1000).toLocaleString('en-US');
+const figures = [];
 
 const dir = await mkdtemp(join(tmpdir(), 'cdp-bench-bus-'));
 const bus = await createEmbeddedBus({ dir, fsync });
@@ -53,6 +55,10 @@ try {
     console.log(
       `produce, batches of 100 (8 in flight): ${rate(total, ms)} msgs/s (${total.toLocaleString('en-US')} in ${ms.toFixed(0)} ms)`,
     );
+    figures.push({
+      what: 'produce, batches of 100 (8 in flight)',
+      value: `${rate(total, ms)} msgs/s`,
+    });
   }
 
   // Single-record produce calls from many concurrent callers.
@@ -70,6 +76,10 @@ try {
     console.log(
       `produce, single record, ${concurrency} concurrent callers: ${rate(singles, ms)} msgs/s (${singles.toLocaleString('en-US')} in ${ms.toFixed(0)} ms)`,
     );
+    figures.push({
+      what: `produce, single record, ${concurrency} concurrent callers`,
+      value: `${rate(singles, ms)} msgs/s`,
+    });
   }
 
   // Consume the batch topic from the start with one group.
@@ -94,7 +104,22 @@ try {
     console.log(
       `consume (1 group, ${partitions} partitions, batches up to 10,000): ${rate(seen, ms)} msgs/s (${(bytes / 1e6).toFixed(0)} MB values in ${ms.toFixed(0)} ms)`,
     );
+    figures.push({
+      what: `consume (1 group, ${partitions} partitions, batches up to 10,000)`,
+      value: `${rate(seen, ms)} msgs/s`,
+    });
   }
+  writeResults(`bus-embedded-${fsync}`, {
+    params: {
+      fsync,
+      messages: total,
+      singles,
+      concurrency,
+      partitions,
+      messageBytes: MESSAGE_BYTES,
+    },
+    figures,
+  });
 } finally {
   await bus.close();
   await rm(dir, { recursive: true, force: true });

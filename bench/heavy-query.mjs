@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, percentile, sleep, startChild, waitHttp } from './lib.mjs';
+import { freePort, percentile, sleep, startChild, waitHttp, writeResults } from './lib.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -137,8 +137,13 @@ try {
   const line = (label, r) =>
     `${label}: event -> queryable p50 ${percentile(r.lat, 50)} ms, p99 ${percentile(r.lat, 99)} ms (${r.lat.length} probes; slowest poll ${r.maxPoll} ms); /readyz p99 ${percentile(r.ready, 99)} ms, max ${Math.max(...r.ready)} ms`;
 
+  const figure = (what, r) => ({
+    what,
+    value: `event to queryable p50 ${percentile(r.lat, 50)} ms, p99 ${percentile(r.lat, 99)} ms; /readyz p99 ${percentile(r.ready, 99)} ms, max ${Math.max(...r.ready)} ms`,
+  });
   const idle = await probe('idle', () => sleep(10_000));
   console.log(line('no query          ', idle));
+  const figures = [figure('no query', idle)];
   for (const kind of kinds) {
     const during = await probe(kind, async () => {
       const t = Date.now();
@@ -148,7 +153,12 @@ try {
     console.log(
       `${line(`during a ${kind} query`.padEnd(18), during)}; the query took ${(during.result.ms / 1000).toFixed(1)} s (${during.result.status} ${during.result.code})`,
     );
+    figures.push(figure(`during a ${kind} query`, during), {
+      what: `the ${kind} query itself`,
+      value: `${(during.result.ms / 1000).toFixed(1)} s (${during.result.status} ${during.result.code})`,
+    });
   }
+  writeResults('heavy-query', { params: { seconds, kinds }, figures });
 } finally {
   server.child.kill('SIGTERM');
   await new Promise((r) => server.child.once('exit', r));

@@ -17,6 +17,7 @@ import {
   extractIdentifiers,
   normaliseIdentifier,
 } from '../packages/identity/dist/index.js';
+import { writeResults } from './lib.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -169,6 +170,7 @@ let inputs = messages.map((m, i) => {
   return { identifiers: x.identifiers, junk: x.junk, at: 1_700_000_000_000 + i * 10, kind: m.type };
 });
 const normaliseMs = performance.now() - t0n;
+const inputs0 = { events: inputs.length };
 let links = 0;
 for (const x of inputs) links += x.identifiers.length;
 console.log(
@@ -197,6 +199,7 @@ console.log(
 );
 // Lookups: the stamper's path.
 const probes = inputs.slice(0, 1_000_000).flatMap((x) => x.identifiers);
+const probesCount = probes.length;
 const t0l = performance.now();
 let hits = 0;
 for (const p of probes) if (graph.lookup(p) !== undefined) hits++;
@@ -209,6 +212,7 @@ console.log(
 const t0e = performance.now();
 let snap = graph.export();
 const ems = performance.now() - t0e;
+const exportRows = snap.identities.length;
 console.log(
   `export: ${snap.identities.length} identity rows, ${snap.overrides.length} override rows in ${ems.toFixed(0)} ms`,
 );
@@ -257,3 +261,35 @@ const perMillion = ((after - baseline) / liveIdentifiers) * 1e6;
 console.log(
   `memory: ${((after - baseline) / 2 ** 20).toFixed(1)} MiB (heap + array buffers) for ${liveIdentifiers} identifiers = ${(perMillion / 2 ** 20).toFixed(1)} MiB per million identifiers (${((after - baseline) / liveIdentifiers).toFixed(0)} bytes each)`,
 );
+
+const k = (n) => Math.round(n).toLocaleString('en-US');
+writeResults('identity-resolver', {
+  params: {
+    ...settings,
+    rawEvents: rawCount,
+    stream: `${k(inputs0.events)} events, ${k(links)} identifier occurrences, ${k(liveIdentifiers)} distinct identifiers`,
+  },
+  figures: [
+    {
+      what: '`resolve` on normalised identifiers',
+      value: `${k(links / (ms / 1000))} identifier links/s (${k(inputs0.events / (ms / 1000))} events/s)`,
+    },
+    { what: '`lookup` (random, cold caches)', value: `${k(probesCount / (lms / 1000))}/s` },
+    {
+      what: `\`extractIdentifiers\` + \`resolve\` from raw messages (SHA-256, phone parsing), first ${k(rawCount)} events`,
+      value: `${k(rawCount / (rms / 1000))} events/s (\`resolve\` alone on the same events: ${k(rawCount / (sms / 1000))}/s)`,
+    },
+    {
+      what: 'extract + normalise alone',
+      value: `${k(inputs0.events / (normaliseMs / 1000))} events/s`,
+    },
+    {
+      what: 'memory (heap + array buffers, after `gc()`)',
+      value: `${(perMillion / 2 ** 20).toFixed(0)} MiB per million identifiers (${((after - baseline) / liveIdentifiers).toFixed(0)} bytes each, values included)`,
+    },
+    {
+      what: `\`export()\` of ${(exportRows / 1e6).toFixed(2)} M rows`,
+      value: `${(ems / 1000).toFixed(2)} s`,
+    },
+  ],
+});

@@ -5,13 +5,23 @@
 // POST /v1/batch of 100 events in events/s (next to the bare server on the
 // same batches), event-to-queryable latency, and
 // the server's peak RSS. The load generator (autocannon) runs on the same
-// machine, in this process.
+// machine, in this process. Figures also go to
+// bench/results/ingest-<embedded|kafka>[-no-identity][-new-people].json.
 import { availableParallelism, cpus } from 'node:os';
-import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cannon, freePort, percentile, rssSampler, sleep, startChild, waitHttp } from './lib.mjs';
+import {
+  cannon,
+  freePort,
+  percentile,
+  rssSampler,
+  sleep,
+  startChild,
+  waitHttp,
+  writeResults,
+} from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -282,11 +292,42 @@ try {
   process.stdout.write(
     `server peak RSS: ${results.peakRssMiB} MiB; rows stored: ${results.rowsStored}; cores: ${results.cores} (${results.cpu})\n`,
   );
-  mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(
-    join(root, `bench/results/ingest-${values.kafka ? 'kafka' : 'embedded'}.json`),
-    `${JSON.stringify(results, null, 2)}\n`,
-  );
+  const n = (x) => Math.round(x).toLocaleString('en-US');
+  const variant = `${values.kafka ? 'kafka' : 'embedded'}${values['no-identity'] ? '-no-identity' : ''}${values['new-people'] ? '-new-people' : ''}`;
+  writeResults(`ingest-${variant}`, {
+    params: {
+      mode: results.mode,
+      identity: results.identity,
+      newPeople: results.newPeople,
+      duration,
+      connections,
+      batchConnections: Math.min(connections, 20),
+      probes,
+      backgroundEventsPerSec: Number(values['background-rps']) * 100,
+    },
+    figures: [
+      {
+        what: 'single `POST /v1/track`',
+        value: `${n(results.single.reqPerSec)} req/s, p99 ${results.single.p99Ms} ms`,
+        target: '10,000 req/s',
+      },
+      {
+        what: 'bare fastify that only parses and validates the same body',
+        value: `${n(results.single.bareReqPerSec)} req/s, p99 ${results.single.bareP99Ms} ms`,
+      },
+      {
+        what: `\`POST /v1/batch\` of 100${values['new-people'] ? ', every event a new person' : ''}`,
+        value: `${n(results.batch.eventsPerSec)} events/s (bare fastify: ${n(results.batch.bareEventsPerSec)})`,
+        target: '100,000 events/s',
+      },
+      {
+        what: `event to queryable, under ${n(Number(values['background-rps']) * 100)} events/s`,
+        value: `p50 ${(results.queryable.p50Ms / 1000).toFixed(2)} s, p99 ${(results.queryable.p99Ms / 1000).toFixed(2)} s (${results.queryable.seen}/${probes} probes)`,
+      },
+      { what: 'server peak RSS', value: `${n(results.peakRssMiB)} MiB` },
+    ],
+    raw: results,
+  });
   process.stdout.write(`${JSON.stringify(results)}\n`);
 } finally {
   server.child.kill('SIGTERM');

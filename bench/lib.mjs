@@ -1,8 +1,25 @@
-// Shared helpers for the benchmarks: child processes, waits, RSS sampling.
+// Shared helpers for the benchmarks: child processes, waits, RSS sampling,
+// and the figures file each bench writes.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+
+/** A logger that drops everything (the benches print their own lines). */
+export const quiet = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  fatal() {},
+  child() {
+    return quiet;
+  },
+};
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -71,4 +88,47 @@ export function cannon(opts) {
 export function percentile(values, p) {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/**
+ * Writes a bench's figures to `bench/results/<name>.json`, the source that
+ * `node bench/figures.mjs` turns into `bench/FIGURES.md`. `figures` is a list
+ * of `{ what, value, target? }` (values already formatted, units included);
+ * `params` are the settings the run used. The file also records the date,
+ * the command, the machine's cores and load average, the Node version and
+ * `BENCH_NOTE` if set (a remark on the run, e.g. that the machine was shared);
+ * other fields (e.g. `raw`, the unformatted numbers) are kept as given.
+ */
+export function writeResults(name, { params = {}, figures, ...extra } = {}) {
+  const cpus = os.cpus();
+  const rel = relative(process.cwd(), process.argv[1]) || process.argv[1];
+  const out = {
+    bench: name,
+    date: new Date().toISOString(),
+    command: [
+      // The BENCH_* settings the run had (sizes, runs, data dir), then the command.
+      ...Object.entries(process.env)
+        .filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_NOTE')
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}=${v}`),
+      'node',
+      ...process.execArgv,
+      rel,
+      ...process.argv.slice(2),
+    ].join(' '),
+    cores: cpus.length,
+    cpu: cpus[0]?.model ?? 'unknown',
+    loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
+    node: process.version,
+    ...(process.env.BENCH_NOTE ? { note: process.env.BENCH_NOTE } : {}),
+    params,
+    figures,
+    ...extra,
+  };
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`figures written to ${relative(process.cwd(), file)}\n`);
+  return out;
 }

@@ -11,6 +11,7 @@
 // --optimize merges the events table first (OPTIMIZE ... FINAL), as
 // background merges eventually do; without it the runs read the parts as
 // the generator left them, as a user sees them right after loading.
+// Figures also go to bench/results/tags[-optimized].json.
 //
 // Env: BENCH_EVENTS (default 10000000), BENCH_PEOPLE (default 1000000),
 // BENCH_DATA_DIR (default: a fresh temp dir, removed; set it to keep the data
@@ -23,23 +24,13 @@ import { createEmbeddedBus } from '../packages/bus/dist/index.js';
 import { topics } from '../packages/core/dist/index.js';
 import { createClickHouseWarehouse } from '../packages/warehouse/dist/index.js';
 import { createTagEngineRunner } from '../services/tag-engine/dist/index.js';
+import { quiet, writeResults } from './lib.mjs';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 1_000_000);
 const ownDir = process.env.BENCH_DATA_DIR === undefined;
 const dataDir = process.env.BENCH_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'cdp-bench-tags-'));
 const OPTIMIZE = process.argv.includes('--optimize');
-const quiet = {
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  fatal() {},
-  child() {
-    return quiet;
-  },
-};
 
 const CATS = "['shoes','shirts','bags','hats','socks','jackets','watches','toys']";
 const CH =
@@ -130,17 +121,26 @@ try {
     schedule: false,
   });
   await runner.start();
-  const run = async (label, opts) => {
+  const run = async (label, { target, ...opts } = {}) => {
     const t = performance.now();
     const r = await runner.engine.run(opts);
     const ms = performance.now() - t;
     console.log(
       `${label.padEnd(40)} ${(ms / 1000).toFixed(2).padStart(6)} s  people ${r.people}, changes ${r.changes}, people changed ${r.peopleChanged}\n    steps (ms): ${fmtSteps(r.steps)}`,
     );
+    figures.push({
+      what: label,
+      value: `${(ms / 1000).toFixed(1)} s (steps, ms: ${fmtSteps(r.steps)})`,
+      ...(target ? { target } : {}),
+    });
     return r;
   };
+  const figures = [];
   await run('full run, cold (every value new)', { full: true });
-  await run('full run, warm (same data)', { full: true });
+  await run('full run, warm (same data: what a definition change costs)', {
+    full: true,
+    target: '8 s',
+  });
   const t = performance.now();
   // 10,000 new events of 5,000 people (two each), as the loader would add them.
   await warehouse.command(
@@ -150,9 +150,18 @@ try {
     ),
   );
   console.log(`insert 10,000 new events: ${(performance.now() - t).toFixed(0)} ms`);
-  await run('incremental run after 10,000 new events');
+  await run('incremental run after 10,000 new events of 5,000 people', { target: '2 s' });
   await run('incremental run, nothing new');
   await runner.stop();
+  writeResults(OPTIMIZE ? 'tags-optimized' : 'tags', {
+    params: {
+      events: EVENTS,
+      people: PEOPLE,
+      merged: '20% from a provisional id',
+      eventsParts: `${parts.parts}${OPTIMIZE ? ' (optimized)' : ' (as loaded, unmerged)'}`,
+    },
+    figures,
+  });
 } finally {
   await bus.close();
   await warehouse.close();

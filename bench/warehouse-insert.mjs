@@ -12,6 +12,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createClickHouseWarehouse, TABLES } from '../packages/warehouse/dist/index.js';
+import { writeResults } from './lib.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 50_000);
@@ -131,6 +132,30 @@ try {
   );
   console.log(`active parts: ${parts?.parts}, rows ${parts?.rows}, compressed ${parts?.on_disk}`);
   console.log(`peak RSS: ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
+  writeResults('warehouse-insert', {
+    params: { kind: wh.kind, rows: ROWS, batch: BATCH },
+    figures: [
+      {
+        what: 'insert through the Warehouse port',
+        value: `${fmt(ROWS / (insertMs / 1000))} rows/s`,
+      },
+      {
+        what: 'end to end, rows built in JS',
+        value: `${fmt(ROWS / (wallMs / 1000))} rows/s (${seconds(wallMs)})`,
+      },
+      { what: '`SELECT count() FROM events`', value: `${plain.ms.toFixed(0)} ms` },
+      { what: '`SELECT count() FROM events FINAL`', value: `${final.ms.toFixed(0)} ms` },
+      {
+        what: '`GROUP BY channel` (count, uniqExact visitors)',
+        value: `${byChannel.ms.toFixed(0)} ms`,
+      },
+      {
+        what: 'active parts after the inserts',
+        value: `${parts?.parts} (${parts?.on_disk} compressed)`,
+      },
+      { what: 'peak RSS', value: `${fmt(process.resourceUsage().maxRSS / 1024)} MB` },
+    ],
+  });
 } finally {
   await wh.close();
   if (ownDir) rmSync(dataDir, { recursive: true, force: true });

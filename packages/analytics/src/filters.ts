@@ -21,8 +21,8 @@ export const EVENT_LABEL_SQL = `if(type = 'track', event, if(name != '', name, p
 
 /**
  * `EVENT_LABEL_SQL = <param>` without building the label: comparing each
- * column and picking the result copies no strings (0.1 s less per 10 million
- * events in a 5-step funnel).
+ * column and picking the result copies no strings. bench/sql-variants.mjs
+ * times a 5-step funnel both ways (figures in bench/FIGURES.md#sql-variants).
  */
 export const eventLabelIsSql = (param: string): string =>
   `if(type = 'track', event = ${param}, if(name != '', name = ${param}, page_path = ${param}))`;

@@ -136,9 +136,10 @@ const NONE = NO_TIME;
  * for step k, a per-event flag "extends step k-1's chain" from step k-1's
  * state shifted by one event, then `arrayFill` carries the last extension
  * forward. About 6 vectorised array operations per step, no lambda that
- * captures an array (ClickHouse copies a captured array for every element):
- * a 5-step funnel over 10 million events runs in about 1.5 s on two cores,
- * against 2.4 s for the same pass as an `arrayFold`.
+ * captures an array (ClickHouse copies a captured array for every element);
+ * the same pass as an `arrayFold` was slower when it was tried (not kept, so
+ * no bench compares them; bench/analytics-e2e.mjs times this one, figures in
+ * bench/FIGURES.md).
  * A breakdown value comes from the event that started the person's deepest
  * chain.
  */

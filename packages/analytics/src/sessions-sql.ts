@@ -12,7 +12,9 @@
  * without tuples or strings; session starts are found by comparing each
  * element with a shifted copy of the array instead of indexing into it from a
  * lambda (which copies the whole array per element). Together that made
- * attribution over 10 million events about twice as fast (bench/analytics-e2e.mjs).
+ * attribution faster when it came in (the old form is gone, so no bench
+ * compares them; bench/analytics-e2e.mjs times this one, figures in
+ * bench/FIGURES.md).
  */
 
 /** Inactivity that ends a session: 30 minutes. */

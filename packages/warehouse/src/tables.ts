@@ -58,8 +58,9 @@ export type TableName = (typeof TABLES)[TableKey];
  * The `SETTINGS` clause for big analytics scans of `events` with `FINAL` (and
  * so of `events_by_person`). `do_not_merge_across_partitions_select_final`
  * lets ClickHouse dedupe each month partition on its own and skip partitions
- * already merged into one part, instead of merge-sorting every row: about
- * 0.6 s less per 10 million events on two cores.
+ * already merged into one part, instead of merge-sorting every row.
+ * bench/sql-variants.mjs times the funnel and attribution queries with and
+ * without it (figures in bench/FIGURES.md#sql-variants).
  *
  * The trade-off: copies of one event in two different months are no longer
  * collapsed (plain `FINAL` collapses them; background merges never do). That
@@ -77,8 +78,9 @@ export const EVENTS_SCAN_SETTINGS_SQL = 'SETTINGS do_not_merge_across_partitions
  * applied before the join with `person_overrides`. Same rows as
  * `SELECT * FROM events_by_person WHERE <where>`, but ClickHouse cannot push
  * a filter below the view's `FINAL`, so through the view every event is
- * joined first: a funnel over half of 10 million events ran 0.3 s faster this
- * way. Keep it in step with the view in migrations/005_identity.sql.
+ * joined first. bench/sql-variants.mjs times the funnel both ways (figures in
+ * bench/FIGURES.md#sql-variants). Keep it in step with the view in
+ * migrations/005_identity.sql.
  */
 export function eventsByPersonSql(where: string): string {
   return `(
