@@ -5,3 +5,4 @@ export * from './config.js';
 export * from './platform-config.js';
 export * from './dead-letter.js';
 export { startOpsServer, type OpsServerOptions } from './ops-server.js';
+export * from './derived-events.js';

@@ -5,7 +5,7 @@
  * `POST /v1/tags/recompute` (admin token; the API forwards runs on demand).
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { createLogger, topics as topicNames } from '@cdp/core';
+import { createHttpEventSink, createLogger, topics as topicNames } from '@cdp/core';
 import { openBus } from '@cdp/bus';
 import {
   cdpErrorHandler,
@@ -18,7 +18,6 @@ import {
 import { startSources } from '@cdp/sources';
 import { openWarehouse } from '@cdp/warehouse';
 import { loadTagEngineConfig } from './config.js';
-import { createHttpEventSink } from './http-sink.js';
 import { createTagEngineRunner } from './runner.js';
 
 const config = loadTagEngineConfig(process.env);
@@ -39,6 +38,7 @@ const runner = createTagEngineRunner({
   events: createHttpEventSink({
     ingestUrl: config.CDP_INGEST_URL,
     adminToken: credentials.adminToken,
+    code: 'CDP_ERR_TAG_RUN_FAILED',
   }),
   intervalMs: config.CDP_TAGS_INTERVAL * 1000,
   definitionsDir: config.CDP_TAGS_DIR,

@@ -1,30 +1,8 @@
-import { createHash } from 'node:crypto';
-import type { Logger } from '@cdp/core';
+import { stableMessageId, type EventSink, type Logger, type TrackCall } from '@cdp/core';
+export type { EventSink, TrackCall } from '@cdp/core';
+export { stableMessageId } from '@cdp/core';
 import type { TagDefinition } from '@cdp/tags';
 import { TABLES, type Warehouse } from '@cdp/warehouse';
-
-/** A Segment-shaped track call the platform takes in as any other event. */
-export interface TrackCall {
-  readonly type: 'track';
-  readonly messageId: string;
-  readonly userId?: string;
-  readonly anonymousId?: string;
-  readonly event: string;
-  readonly properties: Readonly<Record<string, unknown>>;
-  readonly timestamp: string;
-  readonly context: Readonly<Record<string, unknown>>;
-}
-
-/** Where derived events go: ingest's own path (validation, enrichment, OneID, the bus). */
-export interface EventSink {
-  track(calls: readonly TrackCall[]): Promise<void>;
-}
-
-/** A UUID-shaped id from a name (stable across replays of the same change). */
-export function stableMessageId(name: string): string {
-  const h = createHash('sha256').update(name).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
 
 const T = TABLES;
 
