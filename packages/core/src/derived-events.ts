@@ -23,6 +23,19 @@ export interface EventSink {
   track(calls: readonly TrackCall[]): Promise<void>;
 }
 
+/**
+ * Who a derived event is about, as ingest takes it: the person's user id,
+ * else an anonymous id; undefined when they have neither ('' is none).
+ */
+export function eventIdentity(ids: {
+  readonly user_id: string;
+  readonly anonymous_id: string;
+}): { userId: string } | { anonymousId: string } | undefined {
+  if (ids.user_id !== '') return { userId: ids.user_id };
+  if (ids.anonymous_id !== '') return { anonymousId: ids.anonymous_id };
+  return undefined;
+}
+
 /** A UUID-shaped id from a name (stable across replays of the same change). */
 export function stableMessageId(name: string): string {
   const h = createHash('sha256').update(name).digest('hex');

@@ -7,7 +7,7 @@ export const TOPIC_SUFFIXES = {
   identityMerges: 'identity.merges',
   identityChanges: 'identity.changes',
   profilesTags: 'profiles.tags',
-  segmentsChanges: 'segments.changes',
+  audiencesChanges: 'audiences.changes',
 } as const;
 
 export type TopicKey = keyof typeof TOPIC_SUFFIXES;

@@ -41,6 +41,12 @@ import {
   type TagEngineConfig,
   type TagEngineRunner,
 } from '@cdp/tag-engine';
+import {
+  audiencesConfigSchema,
+  createAudienceScheduler,
+  createAudienceService,
+  type AudiencesConfig,
+} from '@cdp/segment-exporter';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -53,7 +59,8 @@ export type RunnerConfig = IngestConfig &
   ApiConfig &
   LoaderConfig &
   IdentityConfig &
-  TagEngineConfig;
+  TagEngineConfig &
+  AudiencesConfig;
 
 export const runnerConfigSchema = mergeConfigSchemas(
   mergeConfigSchemas(
@@ -66,7 +73,10 @@ export const runnerConfigSchema = mergeConfigSchemas(
     ),
     loaderConfigSchema,
   ),
-  mergeConfigSchemas(identityConfigSchema, tagEngineConfigSchema),
+  mergeConfigSchemas(
+    mergeConfigSchemas(identityConfigSchema, tagEngineConfigSchema),
+    audiencesConfigSchema,
+  ),
 ) as JSONSchemaType<RunnerConfig>;
 
 export function loadRunnerConfig(env: Record<string, string | undefined>): Readonly<RunnerConfig> {
@@ -229,6 +239,22 @@ export async function startPlatform(
         partitions: config.CDP_TOPIC_PARTITIONS,
       });
     }
+    // Audiences: their own warehouse connection (on chDB, their own session),
+    // changes on cdp.audiences.changes, Audience Entered / Exited into
+    // ingest's own path in process; the schedule starts with the server.
+    const audienceWarehouse = await openWarehouse(
+      config,
+      logger.child({ part: 'audience-warehouse' }),
+    );
+    stack.push({ name: 'audience-warehouse', close: () => audienceWarehouse.close() });
+    await bus.ensureTopics([{ name: t.audiencesChanges, partitions: config.CDP_TOPIC_PARTITIONS }]);
+    const audiences = createAudienceService({
+      warehouse: audienceWarehouse,
+      bus,
+      changesTopic: t.audiencesChanges,
+      events: { track: (calls) => ingest.derivedEvents.track(calls) },
+      logger: logger.child({ component: 'audiences' }),
+    });
     await registerApi(app, {
       bus,
       warehouse,
@@ -242,6 +268,7 @@ export async function startPlatform(
       analyticsToken: config.CDP_ANALYTICS_TOKEN,
       maxBodyBytes: serverOptions.bodyLimit,
       tags: tags?.service,
+      audiences,
     });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     stack.push({ name: 'http', close: () => app.close() });
@@ -249,6 +276,15 @@ export async function startPlatform(
       const started = tags;
       await started.start();
       stack.push({ name: 'tag-engine', close: () => started.stop() });
+    }
+    if (config.CDP_AUDIENCES_ENABLED) {
+      const scheduler = createAudienceScheduler({
+        service: audiences,
+        tickMs: config.CDP_AUDIENCES_TICK_MS,
+        logger: logger.child({ component: 'audiences' }),
+      });
+      scheduler.start();
+      stack.push({ name: 'audience-schedule', close: () => scheduler.stop() });
     }
     const port = (app.server.address() as { port: number }).port;
     const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST}:${port}`;

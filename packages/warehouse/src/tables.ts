@@ -47,6 +47,14 @@ export const TABLES = {
   tagRunPeople: 'tag_run_people',
   tagRunScores: 'tag_run_scores',
   tagRunChanges: 'tag_run_changes',
+  /** Audiences: definitions as data, versioned. */
+  audiences: 'audiences',
+  /** Audiences: the member set of each run (the last two kept). */
+  audienceSnapshots: 'audience_snapshots',
+  /** Audiences: one row per person entering or exiting, by version. */
+  audienceMembers: 'audience_members',
+  /** Audiences: run history. */
+  audienceRuns: 'audience_runs',
   /** Which migrations ran, with their checksums. Owned by `migrate()`. */
   schemaMigrations: 'schema_migrations',
 } as const;

@@ -15,6 +15,7 @@ import { personsArea } from './routes/persons.js';
 import { sourcesArea } from './routes/sources.js';
 import { sqlArea } from './routes/sql.js';
 import { tagsArea } from './routes/tags.js';
+import { audiencesArea } from './routes/audiences.js';
 
 /** The areas every API serves; more are added with `ApiDeps.extraAreas`. */
 export const API_AREAS: readonly ApiArea[] = [
@@ -23,6 +24,7 @@ export const API_AREAS: readonly ApiArea[] = [
   personsArea,
   analyticsArea,
   tagsArea,
+  audiencesArea,
 ];
 
 /** The default cap on a request body: ingest's default (4 x its 500 KiB batch limit). */

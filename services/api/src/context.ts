@@ -4,6 +4,7 @@ import type { Bus } from '@cdp/bus';
 import type { IdentityRules } from '@cdp/identity';
 import type { SourceRegistry } from '@cdp/sources';
 import type { TagService } from '@cdp/tag-store';
+import type { AudienceService } from '@cdp/segment-exporter';
 import type { ReadonlyQueryLimits, Warehouse } from '@cdp/warehouse';
 
 export interface ApiDeps {
@@ -28,6 +29,8 @@ export interface ApiDeps {
   readonly sqlLimits?: ReadonlyQueryLimits | undefined;
   /** Tag definitions, values and runs (absent: the tag routes answer 404). */
   readonly tags?: TagService | undefined;
+  /** Audiences: definitions, previews, members and runs (absent: the audience routes answer 404). */
+  readonly audiences?: AudienceService | undefined;
   /** Areas mounted after the built-in ones (sources, sql, persons, analytics, tags). */
   readonly extraAreas?: readonly ApiArea[];
 }

@@ -1,4 +1,10 @@
-import { stableMessageId, type EventSink, type Logger, type TrackCall } from '@cdp/core';
+import {
+  eventIdentity,
+  stableMessageId,
+  type EventSink,
+  type Logger,
+  type TrackCall,
+} from '@cdp/core';
 export type { EventSink, TrackCall } from '@cdp/core';
 export { stableMessageId } from '@cdp/core';
 import type { TagDefinition } from '@cdp/tags';
@@ -75,12 +81,7 @@ export async function tierEvents(deps: {
     const calls: TrackCall[] = [];
     let skipped = 0;
     for (const m of moves) {
-      const who =
-        m.user_id !== ''
-          ? { userId: m.user_id }
-          : m.anonymous_id !== ''
-            ? { anonymousId: m.anonymous_id }
-            : undefined;
+      const who = eventIdentity(m);
       if (!who) {
         skipped++;
         continue;
