@@ -55,7 +55,7 @@ const arr = (xs) => `[${xs.map((x) => `'${x}'`).join(',')}]`;
 // Per event n: person p = n % PEOPLE, k-th event of the person (10 each at
 // the defaults). A person is active for about a month somewhere in the year
 // before NOW (first event 0-335 days after NOW - 365 days, then one every 3
-// days), so the events fill 13 monthly partitions and about one person in
+// days), so the events fill 12 monthly partitions and about one person in
 // eight is active in the last 30 days. 50% page views, 20% Product Viewed
 // and 13% Product Added (a category and a price 0-299), 8% Checkout Started,
 // 5% Signed Up, 4% Order Completed (revenue 10-409, a category, a coupon on
@@ -208,7 +208,7 @@ try {
       events: EVENTS,
       people: PEOPLE,
       merged: '20% from a provisional id',
-      span: '365 days, 13 monthly partitions',
+      span: '365 days, 12 monthly partitions',
       audience:
         'rfm_group in 4 segments AND churn_risk != high AND Product Viewed (category in shoes, bags) within 30 days AND Product Added (price >= 50) within 30 days AND NOT Order Completed within 30 days',
       members: before.n,

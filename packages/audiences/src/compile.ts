@@ -43,6 +43,8 @@ export interface CompiledAudience {
 }
 
 const NUM_TYPES = "('Int64', 'UInt64', 'Double')";
+/** Time bounds on events only up to here (DateTime64 ends in 2299). */
+const MAX_BOUND_MS = Date.UTC(2200, 0, 1);
 
 class Compiler {
   readonly p = new SqlParams();
@@ -50,8 +52,21 @@ class Compiler {
   readonly tags = new Set<string>();
   readonly idTypes = new Set<string>();
   traits = false;
+  /**
+   * The time span of the events the conditions look at: `[lo, hi]` over
+   * every condition that reads events, undefined once one of them reads all
+   * time (a `performed` with no window, a sequence, a first time, traits).
+   */
+  span: [number, number] | undefined = [Infinity, -Infinity];
 
   constructor(private readonly now: number) {}
+
+  /** A condition reads events of `[lo, hi]` only (`undefined`: of all time). */
+  private reads(lo?: number, hi?: number): void {
+    if (this.span === undefined) return;
+    if (lo === undefined || hi === undefined) this.span = undefined;
+    else this.span = [Math.min(this.span[0], lo), Math.max(this.span[1], hi)];
+  }
 
   /** `[lo, hi]` of a time window as a condition on the row's time. */
   private between(lo: number, hi: number, hiIncluded = true): string {
@@ -168,6 +183,7 @@ class Compiler {
     if ('not' in c) return `(NOT ${this.condition(c.not)})`;
     if ('trait' in c) {
       this.traits = true;
+      this.reads();
       const traits = `argMaxIf(traits, (ms, message_id), src = 0 AND type = 'identify')`;
       return this.jsonTest(`JSONExtractRaw(${traits}, ${pathArgs(this.p, c.trait.name)})`, c.trait);
     }
@@ -177,8 +193,9 @@ class Compiler {
       let row = this.eventMatch(d);
       if (d.within) {
         const [lo, hi] = windowBounds(d.within, this.now);
+        this.reads(lo, hi);
         row += ` AND ${this.between(lo, hi)}`;
-      }
+      } else this.reads();
       const tests = [this.numberTest(`countIf(${row})`, d.count ?? { op: 'gte', value: 1 })];
       if (d.aggregate) {
         const a = d.aggregate;
@@ -194,6 +211,7 @@ class Compiler {
     }
     if ('sequence' in c) {
       const s = c.sequence;
+      this.reads();
       const spanMs = 'days' in s.within ? s.within.days * DAY_MS : s.within.hours * HOUR_MS;
       // Not windowFunnel: it restarts a chain on a later event of the first
       // step before trying that event as the next step, so steps of the same
@@ -213,6 +231,8 @@ class Compiler {
     if ('first_time' in c) {
       const f = c.first_time;
       const row = this.named(f.event);
+      // The first time ever: every event of the name counts.
+      this.reads();
       const [lo, hi] = windowBounds(f.within, this.now);
       const first = `minIf(ms, ${row})`;
       return `(countIf(${row}) > 0 AND ${first} >= ${this.p.int(lo)} AND ${first} <= ${this.p.int(hi)})`;
@@ -221,6 +241,7 @@ class Compiler {
       const { event, before, not_within: recent } = c.stopped;
       const row = this.named(event);
       const cut = this.now - recent.days * DAY_MS;
+      this.reads(cut - before.days * DAY_MS, this.now);
       return `(countIf(${row} AND ${this.between(cut - before.days * DAY_MS, cut, false)}) > 0 AND countIf(${row} AND ${this.between(cut, this.now)}) = 0)`;
     }
     if ('restarted' in c) {
@@ -228,6 +249,7 @@ class Compiler {
       const row = this.named(event);
       const recent = this.now - within.days * DAY_MS;
       const gapStart = recent - gap.days * DAY_MS;
+      this.reads(gapStart - before.days * DAY_MS, this.now);
       return `(countIf(${row} AND ${this.between(recent, this.now)}) > 0 AND countIf(${row} AND ${this.between(gapStart, recent, false)}) = 0 AND countIf(${row} AND ${this.between(gapStart - before.days * DAY_MS, gapStart, false)}) > 0)`;
     }
     if ('identifier' in c) {
@@ -262,7 +284,21 @@ export function compileAudience(
     const filters: string[] = [];
     if (k.events.size > 0) filters.push(`event IN ${p.strs([...k.events].sort())}`);
     if (k.traits) filters.push(`type = 'identify'`);
-    const where = readsAllEvents ? '' : ` WHERE ${filters.join(' OR ')}`;
+    let where = readsAllEvents ? '' : ` WHERE ${filters.join(' OR ')}`;
+    // Every condition looks at events of one span only: the rows outside it
+    // pass no condition's window, and a person with only such rows is not a
+    // member (the definition does not hold for a person without rows, or
+    // readsAllEvents), so they are left out of the read, which then reads
+    // only the monthly partitions of the span.
+    const span = k.span;
+    if (!readsAllEvents && span !== undefined && span[0] <= span[1]) {
+      const bounds: string[] = [];
+      if (span[0] > 0)
+        bounds.push(`timestamp >= fromUnixTimestamp64Milli(${p.int(span[0])}, 'UTC')`);
+      if (span[1] < MAX_BOUND_MS)
+        bounds.push(`timestamp <= fromUnixTimestamp64Milli(${p.int(span[1])}, 'UTC')`);
+      if (bounds.length > 0) where = ` WHERE ${bounds.join(' AND ')} AND (${filters.join(' OR ')})`;
+    }
     parts.push(
       `SELECT ${cols(0, 'person_id')}, type, event, toUnixTimestamp64Milli(timestamp) AS ms, message_id, properties, ${k.traits ? 'traits' : "'' AS traits"}, '' AS tag, '' AS tag_value, '' AS id_type
        FROM ${TABLES.eventsByPerson}${where}`,
@@ -280,11 +316,15 @@ export function compileAudience(
        LEFT JOIN (SELECT from_one_id, into_one_id FROM ${TABLES.personOverrides} FINAL) AS o ON i.one_id = o.from_one_id
        WHERE i.id_type IN ${p.strs([...k.idTypes].sort())}`,
     );
+  // do_not_merge_across_partitions_select_final: FINAL collapses the copies
+  // of an event within its monthly partition, as merges do (a redelivered
+  // event has the same time, so the same partition); without it ClickHouse
+  // does not prune partitions by the time bounds under FINAL.
   const sql = `SELECT person_id FROM (
 ${parts.join('\nUNION ALL\n')}
 )
 GROUP BY person_id
 HAVING ${having}
-SETTINGS join_use_nulls = 0`;
+SETTINGS join_use_nulls = 0, do_not_merge_across_partitions_select_final = 1`;
   return { sql, params: { ...p.values }, readsAllEvents };
 }
