@@ -14,52 +14,12 @@
  *   `events` gets no insert after them.
  * Runs the built CLI (`npm test` builds first) as real child processes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, tempDir, waitFor, type TempDir } from '@cdp/testkit';
-
-// The `cdp` binary (packages/cli, built by `npm test`), driven as a user would.
-const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
-
-function startCli(dataDir: string, port: number): { child: ChildProcess; output: () => string } {
-  let out = '';
-  // The child gets only what a user would set: no test-kit variables.
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('CDP_')),
-  );
-  const child = spawn(process.execPath, [BIN, 'start'], {
-    env: {
-      ...env,
-      CDP_DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      CDP_LOADER_FLUSH_MS: '300',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
-
-/** Waits for /healthz, failing at once with the output if the process exits first. */
-async function waitHealthy(
-  url: string,
-  p: { child: ChildProcess; output: () => string },
-): Promise<void> {
-  await waitFor(
-    async () => {
-      if (p.child.exitCode !== null)
-        throw new Error(`cdp start exited with ${p.child.exitCode}:\n${p.output()}`);
-      return (await fetch(`${url}/healthz`)).ok;
-    },
-    { timeoutMs: 60_000, what: 'cdp start to answer /healthz' },
-  );
-}
+import { BIN, startCli, waitHealthy } from './cli-child.js';
 
 /** When the events committed before the crash happened: a month no other event of the test is in. */
 const SETTLED_AT = '2020-01-15T12:00:00.000Z';
