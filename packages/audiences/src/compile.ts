@@ -263,6 +263,26 @@ class Compiler {
 }
 
 /**
+ * The condition holds only for a person with a row of the events read: a
+ * condition on events that fails without any (`performed` at least once,
+ * a sequence, a first time, stopped, restarted), in an `and`, or in every
+ * branch of an `or`. Conservative: `not`, traits, tags and identifiers say no.
+ */
+function needsEvents(c: Condition, now: number): boolean {
+  if ('and' in c) return c.and.some((x) => needsEvents(x, now));
+  if ('or' in c) return c.or.length > 0 && c.or.every((x) => needsEvents(x, now));
+  if (
+    'performed' in c ||
+    'sequence' in c ||
+    'first_time' in c ||
+    'stopped' in c ||
+    'restarted' in c
+  )
+    return !evaluate(c, EMPTY_PERSON, now);
+  return false;
+}
+
+/**
  * Compiles a condition tree (`in_audience` inlined, see `inlineAudiences`)
  * for the time `now` (epoch ms): windows end at `now`.
  */
@@ -280,6 +300,9 @@ export function compileAudience(
   const cols = (src: number, rest: string): string => `${src} AS src, ${rest}`;
   const noEvent =
     "'' AS type, '' AS event, toInt64(0) AS ms, '' AS message_id, '' AS properties, '' AS traits";
+  // The persons of the events read, when every member is one of them: the
+  // tag and identifier reads are then of those persons only.
+  let eventPersons: string | undefined;
   if (readsAllEvents || k.events.size > 0 || k.traits) {
     const filters: string[] = [];
     if (k.events.size > 0) filters.push(`event IN ${p.strs([...k.events].sort())}`);
@@ -299,6 +322,8 @@ export function compileAudience(
         bounds.push(`timestamp <= fromUnixTimestamp64Milli(${p.int(span[1])}, 'UTC')`);
       if (bounds.length > 0) where = ` WHERE ${bounds.join(' AND ')} AND (${filters.join(' OR ')})`;
     }
+    if (!readsAllEvents && needsEvents(c, now))
+      eventPersons = `(SELECT person_id FROM ${TABLES.eventsByPerson}${where})`;
     parts.push(
       `SELECT ${cols(0, 'person_id')}, type, event, toUnixTimestamp64Milli(timestamp) AS ms, message_id, properties, ${k.traits ? 'traits' : "'' AS traits"}, '' AS tag, '' AS tag_value, '' AS id_type
        FROM ${TABLES.eventsByPerson}${where}`,
@@ -307,14 +332,14 @@ export function compileAudience(
   if (k.tags.size > 0)
     parts.push(
       `SELECT ${cols(1, 'person_id')}, ${noEvent}, tag, value AS tag_value, '' AS id_type
-       FROM ${TABLES.personTags} FINAL WHERE tag IN ${p.strs([...k.tags].sort())}`,
+       FROM ${TABLES.personTags} FINAL WHERE tag IN ${p.strs([...k.tags].sort())}${eventPersons ? ` AND person_id IN ${eventPersons}` : ''}`,
     );
   if (k.idTypes.size > 0)
     parts.push(
       `SELECT ${cols(2, "if(o.into_one_id = '', i.one_id, o.into_one_id) AS person_id")}, ${noEvent}, '' AS tag, '' AS tag_value, i.id_type AS id_type
        FROM ${TABLES.identities} AS i FINAL
        LEFT JOIN (SELECT from_one_id, into_one_id FROM ${TABLES.personOverrides} FINAL) AS o ON i.one_id = o.from_one_id
-       WHERE i.id_type IN ${p.strs([...k.idTypes].sort())}`,
+       WHERE i.id_type IN ${p.strs([...k.idTypes].sort())}${eventPersons ? ` AND person_id IN ${eventPersons}` : ''}`,
     );
   // do_not_merge_across_partitions_select_final: FINAL collapses the copies
   // of an event within its monthly partition, as merges do (a redelivered
