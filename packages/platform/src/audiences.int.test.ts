@@ -262,6 +262,17 @@ describe('audiences end to end (all-in-one)', () => {
         },
         { timeoutMs: 20_000 },
       );
+      // A GDPR delete takes Bob out of the audience's history too.
+      const erased = await api('DELETE', `/v1/persons/${bobId}`);
+      expect(erased.status, erased.text).toBe(200);
+      for (const table of ['audience_members', 'audience_snapshots'])
+        expect(
+          await sql(c, `SELECT 1 FROM ${table} WHERE person_id = {p:String}`, { p: bobId }),
+          table,
+        ).toEqual([]);
+      expect(
+        await sql(c, `SELECT 1 FROM audience_members WHERE person_id = {p:String}`, { p: adaId }),
+      ).not.toEqual([]);
     } finally {
       await sub.close();
     }

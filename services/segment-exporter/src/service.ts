@@ -259,11 +259,10 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
         if (a.refreshSeconds === 0 || running.has(a.name)) continue;
         const [last] = await listRuns(wh, a.name, 1);
         // A run stopped half-way (a crash) is finished at once; otherwise
-        // the interval counts from the last run's start, failed or not.
+        // the interval counts from the last run's time, failed or not.
         const stopped =
           last !== undefined && (last.status === 'running' || last.status === 'computed');
-        if (!stopped && last && now() - Date.parse(last.startedAt) < a.refreshSeconds * 1000)
-          continue;
+        if (!stopped && last && now() - Date.parse(last.at) < a.refreshSeconds * 1000) continue;
         try {
           await runLocal(a.name, 'schedule');
           ran++;

@@ -121,12 +121,15 @@ const {
 } = TABLES;
 
 /** Tag tables with one person's rows (keyed by `person_id`): erased with the person. */
+/** Tables of what was derived about a person (tags, audience memberships), by `person_id`. */
 const TAG_TABLES = [
   TABLES.personFacts,
   TABLES.personTagState,
   TABLES.personRankInputs,
   TABLES.personTags,
   TABLES.tierHistory,
+  TABLES.audienceSnapshots,
+  TABLES.audienceMembers,
 ];
 
 /**
