@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { CdpError } from '@cdp/core';
 import { audienceReferences, inlineAudiences, validateAudience } from './validate.js';
@@ -17,6 +19,25 @@ const fieldOf = (input: unknown): string | undefined => {
 const performed = (within: unknown): unknown => ({
   performed: { event: 'Order Completed', within },
 });
+
+/** The JSON Schema published for editors and other tools (schemas/audiences). */
+const schema = new Ajv({ strict: false }).compile(
+  JSON.parse(
+    readFileSync(
+      new URL('../../../schemas/audiences/audience-definition.json', import.meta.url),
+      'utf8',
+    ),
+  ) as object,
+);
+
+/** Cases only validateAudience refuses (bounds between fields, whole numbers): the schema cannot say them. */
+const VALIDATOR_ONLY = new Set(
+  [
+    performed({ from: '2025-02-01', to: '2025-01-01' }),
+    { tag: { name: 't', op: 'between', value: [5, 1] } },
+    { performed: { event: 'E', count: { op: 'gte', value: 1.5 } } },
+  ].map((c) => JSON.stringify({ conditions: c })),
+);
 
 describe('validateAudience', () => {
   it('accepts every kind of condition', () => {
@@ -58,6 +79,7 @@ describe('validateAudience', () => {
       },
     };
     expect(validateAudience(def)).toBe(def);
+    expect(schema(def), JSON.stringify(schema.errors)).toBe(true);
   });
 
   it.each([
@@ -115,6 +137,9 @@ describe('validateAudience', () => {
     [[], 'definition'],
   ])('names the path of what is wrong (%#)', (input, field) => {
     expect(fieldOf(input)).toBe(field);
+    // The published schema refuses it too.
+    if (!VALIDATOR_ONLY.has(JSON.stringify(input)))
+      expect(schema(input), `${JSON.stringify(input)} passed the schema`).toBe(false);
   });
 
   it('refuses trees deeper or larger than the limits', () => {
