@@ -15,6 +15,16 @@ import {
   splitSummary,
   table,
 } from './api-client.js';
+import {
+  applyAudience,
+  audiencesInFile,
+  audiencesTable,
+  previewBody,
+  previewText,
+  runSummary,
+  runsTable,
+  writeMembers,
+} from './audiences.js';
 
 const HELP = `cdp: the customer data platform
 
@@ -38,6 +48,13 @@ Usage:
   cdp tags recompute [--full]      run the tag engine now and print what it did
   cdp tags distribution <tag>      how many people have each value
   cdp tags runs                    run history
+  cdp audiences list               audiences: size, refresh, last run
+  cdp audiences preview <file.json>   size, by channel and RFM group, a sample ({definition} or {conditions})
+  cdp audiences apply <file.json>  create or replace the audiences in a file (one or an array)
+  cdp audiences refresh <name>     run it now and print what changed
+  cdp audiences members <name> [--csv]   every member's person id, one a line (--csv: person_id,entered_at)
+  cdp audiences runs <name> [--limit N]  run history
+  cdp audiences delete <name>      delete an audience
   cdp attribution [--conversion E] [--from D] [--to D] [--lookback N] [--models a,b] [--classifier ga4|snowplow] [--transform t]
                                    credit per channel and model, top paths (default: Order Completed, last 30 days)
   cdp funnel <event1> <event2> ... [--window S] [--from D] [--to D]   people per step, conversion, median time
@@ -55,6 +72,11 @@ const list = (v: string | undefined): string[] | undefined =>
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '');
+
+/** Writes a value as indented JSON. */
+const pretty = (v: unknown): void => {
+  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+};
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -81,7 +103,9 @@ async function main(argv: string[]): Promise<number> {
       steps: { type: 'string' },
       start: { type: 'string' },
       end: { type: 'string' },
+      limit: { type: 'string' },
       json: { type: 'boolean' },
+      csv: { type: 'boolean' },
       full: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -181,9 +205,6 @@ async function main(argv: string[]): Promise<number> {
         if (!id) throw new Error(`usage: ${usage}`);
         return `/v1/persons/${encodeURIComponent(id)}`;
       };
-      const pretty = (v: unknown): void => {
-        process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-      };
       if (sub === 'lookup') {
         const value = rest[0];
         if (!arg || value === undefined)
@@ -214,9 +235,6 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'tags': {
       const target = await resolveTarget(values, process.env);
-      const pretty = (v: unknown): void => {
-        process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-      };
       const tagPath = (name: string | undefined, usage: string): string => {
         if (!name) throw new Error(`usage: ${usage}`);
         return `/v1/tags/${encodeURIComponent(name)}`;
@@ -287,6 +305,82 @@ async function main(argv: string[]): Promise<number> {
           values.json ? `${JSON.stringify(r.runs, null, 2)}\n` : `${table(r.runs)}\n`,
         );
       } else throw new Error(`unknown tags command ${sub}`);
+      return 0;
+    }
+    case 'audiences': {
+      const target = await resolveTarget(values, process.env);
+      const audiencePath = (name: string | undefined, usage: string): string => {
+        if (!name) throw new Error(`usage: ${usage}`);
+        return `/v1/audiences/${encodeURIComponent(name)}`;
+      };
+      const readJson = async (file: string | undefined, usage: string): Promise<unknown> => {
+        if (!file) throw new Error(`usage: ${usage}`);
+        try {
+          return JSON.parse(await readFile(file, 'utf8')) as unknown;
+        } catch (e) {
+          throw new Error(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      };
+      if (sub === 'list' || sub === undefined) {
+        const r = await api<{ audiences: Parameters<typeof audiencesTable>[0] }>(
+          target,
+          'GET',
+          '/v1/audiences',
+        );
+        if (values.json) pretty(r.audiences);
+        else process.stdout.write(`${audiencesTable(r.audiences)}\n`);
+      } else if (sub === 'preview') {
+        const body = previewBody(
+          await readJson(arg, 'cdp audiences preview <file.json>'),
+          arg ?? '',
+        );
+        const r = await api<Parameters<typeof previewText>[0]>(
+          target,
+          'POST',
+          '/v1/audiences/preview',
+          body,
+        );
+        if (values.json) pretty(r);
+        else process.stdout.write(`${previewText(r)}\n`);
+      } else if (sub === 'apply') {
+        const file = arg ?? '';
+        const all = audiencesInFile(await readJson(arg, 'cdp audiences apply <file.json>'), file);
+        for (const a of all) {
+          const r = await applyAudience(target, a).catch((e: unknown) => {
+            throw new Error(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+          });
+          process.stdout.write(`${r.action} ${a.name} (version ${r.version})\n`);
+        }
+      } else if (sub === 'refresh') {
+        const r = await api<{ run: Parameters<typeof runSummary>[1] }>(
+          target,
+          'POST',
+          `${audiencePath(arg, 'cdp audiences refresh <name>')}/refresh`,
+        );
+        if (values.json) pretty(r.run);
+        else process.stdout.write(`${runSummary(arg ?? '', r.run)}\n`);
+      } else if (sub === 'members') {
+        const path = `${audiencePath(arg, 'cdp audiences members <name> [--csv]')}/members`;
+        if (values.csv) await apiStream(target, `${path}?format=csv`, process.stdout);
+        else await writeMembers(target, arg ?? '', process.stdout);
+      } else if (sub === 'runs') {
+        const path = `${audiencePath(arg, 'cdp audiences runs <name> [--limit N]')}/runs`;
+        const limit =
+          values.limit === undefined ? '' : `?limit=${encodeURIComponent(values.limit)}`;
+        const r = await api<{ runs: Parameters<typeof runsTable>[0] }>(
+          target,
+          'GET',
+          `${path}${limit}`,
+        );
+        if (values.json) pretty(r.runs);
+        else process.stdout.write(`${runsTable(r.runs)}\n`);
+      } else if (sub === 'delete') {
+        await api(target, 'DELETE', audiencePath(arg, 'cdp audiences delete <name>'));
+        process.stdout.write(`deleted ${arg ?? ''}\n`);
+      } else
+        throw new Error(
+          `unknown audiences command ${sub} (list, preview, apply, refresh, members, runs, delete)`,
+        );
       return 0;
     }
     case 'attribution': {
