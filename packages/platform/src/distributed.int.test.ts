@@ -147,7 +147,8 @@ async function startTopology(prefix: string): Promise<Topology> {
         HOST: '127.0.0.1',
       }),
     );
-    const [id1, id2, loaderPort, apiPort] = await Promise.all([
+    const [id1, id2, loaderPort, apiPort, exporterPort] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
@@ -175,6 +176,13 @@ async function startTopology(prefix: string): Promise<Topology> {
         CDP_DATA_DIR: shared,
         CDP_API_PORT: String(apiPort),
         CDP_API_HOST: '127.0.0.1',
+        CDP_EXPORTER_URL: `http://127.0.0.1:${exporterPort}`,
+      }),
+      startService('segment-exporter', 'segment-exporter', exporterPort, {
+        ...common,
+        CDP_DATA_DIR: shared,
+        CDP_EXPORTER_PORT: String(exporterPort),
+        CDP_INGEST_URL: `http://127.0.0.1:${ingestPort}`,
       }),
     ]);
     started.push(...rest);
@@ -251,6 +259,57 @@ describe.skipIf(!brokers)('on the distributed topology (a process per service)',
       const post = (batch: Record<string, unknown>[]): Promise<void> => sendBatch(c, batch);
       const stamped = async (): Promise<number[]> =>
         Promise.all(topo().identity.map((s) => counter(s, 'cdp_identity_stamped_total')));
+
+      it('an audience defined through the API is run by the exporter process, and its members enter through ingest', async () => {
+        const run = randomUUID().slice(0, 8);
+        await post([
+          { type: 'track', event: 'Order Completed', userId: `aud-${run}`, properties: { run } },
+        ]);
+        await waitFor(
+          async () =>
+            expect(
+              await sql(c, `SELECT 1 FROM events WHERE user_id = {u:String}`, { u: `aud-${run}` }),
+            ).toHaveLength(1),
+          { timeoutMs: 30_000 },
+        );
+        const name = `buyers-${run}`;
+        const created = await adminApi(c, 'POST', '/v1/audiences', {
+          name,
+          refresh: 'manual',
+          definition: {
+            conditions: {
+              performed: {
+                event: 'Order Completed',
+                where: [{ property: 'run', op: 'eq', value: run }],
+              },
+            },
+          },
+        });
+        expect(created.status, created.text).toBe(201);
+        const refreshed = await adminApi<{
+          run: { version: number; size: number; entered: number };
+        }>(c, 'POST', `/v1/audiences/${name}/refresh`);
+        expect(refreshed.status, refreshed.text).toBe(200);
+        expect(refreshed.json.run).toMatchObject({ version: 1, size: 1, entered: 1 });
+        const members = await adminApi<{ members: { personId: string }[] }>(
+          c,
+          'GET',
+          `/v1/audiences/${name}/members`,
+        );
+        expect(members.json.members).toHaveLength(1);
+        await waitFor(
+          async () =>
+            expect(
+              await sql(
+                c,
+                `SELECT person_id FROM events_by_person WHERE event = 'Audience Entered'
+                 AND JSONExtractString(properties, 'audience') = {a:String}`,
+                { a: name },
+              ),
+            ).toEqual([{ person_id: members.json.members[0]?.personId }]),
+          { timeoutMs: 30_000 },
+        );
+      });
 
       it('the two identity processes share the events topic', async () => {
         const before = await stamped();

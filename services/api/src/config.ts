@@ -17,6 +17,8 @@ export interface ApiOwnConfig {
   CDP_API_HOST: string;
   /** The tag engine service, which runs `POST /v1/tags/recompute`. Default `http://127.0.0.1:8083`. */
   CDP_TAG_ENGINE_URL: string;
+  /** The segment exporter service, which runs `POST /v1/audiences/:name/refresh`. Default `http://127.0.0.1:8084`. */
+  CDP_EXPORTER_URL: string;
   /** `POST /v1/sql`: seconds before a query is stopped (`max_execution_time`). Default 30. */
   CDP_SQL_MAX_EXECUTION_TIME: number;
   /** `POST /v1/sql`: most rows answered; more are cut (`truncated: true`). Default 10,000. */
@@ -47,6 +49,7 @@ export const apiConfigSchema: JSONSchemaType<ApiOwnConfig> = {
     CDP_API_PORT: { type: 'integer', default: 8081, minimum: 0, maximum: 65535 },
     CDP_API_HOST: { type: 'string', default: '0.0.0.0' },
     CDP_TAG_ENGINE_URL: { type: 'string', default: 'http://127.0.0.1:8083' },
+    CDP_EXPORTER_URL: { type: 'string', default: 'http://127.0.0.1:8084' },
     CDP_SQL_MAX_EXECUTION_TIME: {
       type: 'number',
       default: 30,

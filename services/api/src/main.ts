@@ -8,6 +8,7 @@ import { openBus } from '@cdp/bus';
 import { identityRulesFrom } from '@cdp/identity';
 import { startSources } from '@cdp/sources';
 import { createDefinitionStore, createRemoteRecompute, createTagService } from '@cdp/tag-store';
+import { createAudienceService, createRemoteRefresh } from '@cdp/segment-exporter';
 import { openWarehouse } from '@cdp/warehouse';
 import { buildApiApp } from './app.js';
 import { adhocLaneFrom, loadApiConfig, sqlLimitsFrom } from './config.js';
@@ -41,6 +42,17 @@ const app = await buildApiApp({
     logger,
     recompute: createRemoteRecompute({
       url: config.CDP_TAG_ENGINE_URL,
+      adminToken: creds.adminToken,
+    }),
+  }),
+  // Audiences are defined, previewed and read here; runs happen in the exporter.
+  audiences: createAudienceService({
+    warehouse,
+    bus,
+    changesTopic: t.audiencesChanges,
+    logger,
+    remoteRefresh: createRemoteRefresh({
+      url: config.CDP_EXPORTER_URL,
       adminToken: creds.adminToken,
     }),
   }),

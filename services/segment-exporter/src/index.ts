@@ -23,3 +23,4 @@ export {
 } from './service.js';
 export { createAudienceScheduler, type AudienceScheduler } from './scheduler.js';
 export { audiencesConfigSchema, type AudiencesConfig } from './config.js';
+export { createRemoteRefresh } from './remote.js';
