@@ -17,8 +17,12 @@ import { adminApi, sendBatch, sql, startTestPlatform, usePlatform } from './e2e-
 const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 const run$ = promisify(execFile);
 
-// Scheduled runs are far apart: the test runs audiences on demand.
-const c = usePlatform(() => startTestPlatform({ CDP_TAGS_INTERVAL: '3600' }));
+// Scheduled runs are far apart (tags, and the audience schedule's tick): the
+// test runs audiences on demand, so an audience with a refresh interval is
+// not run by the schedule between two commands.
+const c = usePlatform(() =>
+  startTestPlatform({ CDP_TAGS_INTERVAL: '3600', CDP_AUDIENCES_TICK_MS: '3600000' }),
+);
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 beforeAll(async () => {
@@ -177,13 +181,15 @@ describe('cdp audiences (built CLI, all-in-one)', () => {
     expect(row(bare.stdout, cyId)).toBeDefined();
     expect((await adminApi(c, 'GET', '/v1/audiences/unsaved')).status).toBe(404);
 
+    // Run twice: everyone enters in version 1; version 2 has the same people, nobody enters.
+    const summary = (version: number, entered: number): RegExp =>
+      new RegExp(
+        `^${shoes}: version ${version} done, 2 member\\(s\\), ${entered} entered, 0 exited \\(\\d+ ms\\)\n$`,
+      );
     const refreshed = await cdp('refresh', shoes);
     expect(refreshed.code, refreshed.stderr).toBe(0);
-    expect(refreshed.stdout).toMatch(
-      new RegExp(
-        `^${shoes}: version 1 done, 2 member\\(s\\), 2 entered, 0 exited \\(\\d+ ms\\)\n$`,
-      ),
-    );
+    expect(refreshed.stdout).toMatch(summary(1, 2));
+    expect((await cdp('refresh', shoes)).stdout).toMatch(summary(2, 0));
 
     const members = await cdp('members', shoes);
     expect(members.code, members.stderr).toBe(0);
@@ -199,22 +205,32 @@ describe('cdp audiences (built CLI, all-in-one)', () => {
     const runs = await cdp('runs', shoes);
     expect(runs.code, runs.stderr).toBe(0);
     expect(row(runs.stdout, 'version')?.slice(0, 3)).toEqual(['version', 'status', 'trigger']);
-    const [first] = runs.stdout.split('\n').slice(2);
-    expect(first?.split(/\s{2,}/)).toEqual([
-      '1',
+    const cells = (version: string, entered: string): unknown[] => [
+      version,
       'done',
       'manual',
       expect.stringMatching(/^\d{4}-/),
       expect.stringMatching(/^\d+$/),
       '2',
-      '2',
+      entered,
       '0',
-    ]);
+    ];
+    expect(
+      runs.stdout
+        .trim()
+        .split('\n')
+        .slice(2)
+        .map((l) => l.split(/\s{2,}/)),
+    ).toEqual([cells('2', '0'), cells('1', '2')]);
     const json = JSON.parse((await cdp('runs', shoes, '--json')).stdout) as unknown[];
-    expect(json).toEqual([expect.objectContaining({ version: 1, status: 'done', size: 2 })]);
+    expect(json).toEqual([
+      expect.objectContaining({ version: 2, status: 'done', size: 2, entered: 0 }),
+      expect.objectContaining({ version: 1, status: 'done', size: 2, entered: 2 }),
+    ]);
+    expect((await cdp('runs', shoes, '--limit', '1', '--json')).stdout).toContain('"version": 2');
     const after = await cdp('list');
     expect(row(after.stdout, shoes)?.slice(0, 2)).toEqual([shoes, '2']);
-    expect(row(after.stdout, shoes)?.[5]).toBe('done (version 1)');
+    expect(row(after.stdout, shoes)?.[5]).toBe('done (version 2)');
 
     const deleted = await cdp('delete', bags);
     expect(deleted.stdout).toBe(`deleted ${bags}\n`);
