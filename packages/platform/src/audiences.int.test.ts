@@ -108,13 +108,16 @@ describe('audiences end to end (all-in-one)', () => {
       size: number;
       sample: { personId: string; identifiers: { type: string }[] }[];
       byChannel: Record<string, number>;
+      byRfmGroup: Record<string, number>;
     }>('POST', '/v1/audiences/preview', { definition });
     expect(preview.status, preview.text).toBe(200);
     expect(preview.json.size).toBe(1);
     const adaId = await personOf(ada);
     expect(preview.json.sample.map((s) => s.personId)).toEqual([adaId]);
     expect(preview.json.sample[0]?.identifiers.map((i) => i.type)).toContain('email');
-    expect(Object.values(preview.json.byChannel).reduce((a, b) => a + b, 0)).toBe(1);
+    // No tag run yet: the member has neither tag.
+    expect(preview.json.byChannel).toEqual({ '(none)': 1 });
+    expect(preview.json.byRfmGroup).toEqual({ '(none)': 1 });
 
     const created = await api<{ audience: { name: string; size: number; computedAt: unknown } }>(
       'POST',

@@ -124,19 +124,6 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
     };
   };
 
-  const distribution = async (tag: string, members: string, params: Record<string, unknown>) => {
-    const rows = await wh.query<{ value: string; n: string }>(
-      `SELECT if(t.value = '', '(none)', t.value) AS value, toString(count()) AS n
-       FROM (${members}) AS m
-       LEFT JOIN (SELECT person_id, value FROM ${T.personTags} FINAL WHERE tag = {dist_tag:String}) AS t
-         ON t.person_id = m.person_id
-       GROUP BY value ORDER BY count() DESC, value
-       SETTINGS join_use_nulls = 0`,
-      { ...params, dist_tag: tag },
-    );
-    return Object.fromEntries(rows.map((r) => [r.value, Number(r.n)]));
-  };
-
   return {
     async list() {
       return Promise.all((await store.list()).map(view));
@@ -169,17 +156,35 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
           });
       const definition = validateAudience(b['definition']);
       const q = compileAudience(await store.resolve(definition), now(), TABLES);
-      const [sizeRow] = await wh.query<{ n: string }>(
-        `SELECT toString(count()) AS n FROM (${q.sql})`,
+      // One evaluation of the definition: size, a sample, and members by
+      // channel and RFM group, in one query.
+      const [agg] = await wh.query<{
+        size: string;
+        sample: string[];
+        channels: Record<string, string>;
+        rfm: Record<string, string>;
+      }>(
+        `SELECT toString(count()) AS size,
+           arraySort(groupArray(${SAMPLE})(m.person_id)) AS sample,
+           CAST(sumMap(map(if(t.channel = '', '(none)', t.channel), toUInt64(1))) AS Map(String, String)) AS channels,
+           CAST(sumMap(map(if(t.rfm = '', '(none)', t.rfm), toUInt64(1))) AS Map(String, String)) AS rfm
+         FROM (${q.sql}) AS m
+         LEFT JOIN (
+           SELECT person_id, anyIf(value, tag = 'preferred_channel') AS channel, anyIf(value, tag = 'rfm_group') AS rfm
+           FROM ${T.personTags} FINAL WHERE tag IN ('preferred_channel', 'rfm_group')
+           GROUP BY person_id
+         ) AS t ON t.person_id = m.person_id
+         SETTINGS join_use_nulls = 0`,
         q.params,
       );
-      const ids = (
-        await wh.query<{ person_id: string }>(
-          `SELECT person_id FROM (${q.sql}) ORDER BY person_id LIMIT ${SAMPLE}`,
-          q.params,
-        )
-      ).map((r) => r.person_id);
-      const [identifiers, tags, byChannel, byRfmGroup] = await Promise.all([
+      const ids = agg?.sample ?? [];
+      const counts = (m: Record<string, string> | undefined): Record<string, number> =>
+        Object.fromEntries(
+          Object.entries(m ?? {})
+            .map(([k, v]) => [k, Number(v)] as const)
+            .sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])),
+        );
+      const [identifiers, tags] = await Promise.all([
         wh.query<{ person_id: string; id_type: string; id_value: string }>(
           `SELECT if(o.into_one_id = '', i.one_id, o.into_one_id) AS person_id, i.id_type AS id_type, i.id_value AS id_value
            FROM ${T.identities} AS i FINAL
@@ -194,11 +199,11 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
            WHERE person_id IN {ids:Array(String)} AND NOT startsWith(tag, '_') ORDER BY tag`,
           { ids },
         ),
-        distribution('preferred_channel', q.sql, q.params),
-        distribution('rfm_group', q.sql, q.params),
       ]);
+      const byChannel = counts(agg?.channels);
+      const byRfmGroup = counts(agg?.rfm);
       return {
-        size: Number(sizeRow?.n ?? 0),
+        size: Number(agg?.size ?? 0),
         sample: ids.map((personId) => ({
           personId,
           identifiers: identifiers
