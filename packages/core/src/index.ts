@@ -6,3 +6,4 @@ export * from './platform-config.js';
 export * from './dead-letter.js';
 export { startOpsServer, type OpsServerOptions } from './ops-server.js';
 export * from './derived-events.js';
+export { postRemoteRun } from './remote-run.js';
