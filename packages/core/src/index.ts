@@ -7,3 +7,4 @@ export * from './dead-letter.js';
 export { startOpsServer, type OpsServerOptions } from './ops-server.js';
 export * from './derived-events.js';
 export { postRemoteRun } from './remote-run.js';
+export { CHDB_ENGINE_ARGS } from './chdb-engine.js';

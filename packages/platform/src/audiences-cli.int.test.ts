@@ -50,15 +50,20 @@ const file = async (name: string, json: unknown): Promise<string> => {
   return path;
 };
 
-const personOf = async (userId: string): Promise<string> => {
-  const r = await adminApi<{ oneId: string }>(
-    c,
-    'GET',
-    `/v1/persons/lookup?type=user_id&value=${userId}`,
+/** The person of a user id, once the resolver has stored it (a moment after its events load). */
+const personOf = (userId: string): Promise<string> =>
+  waitFor(
+    async () => {
+      const r = await adminApi<{ oneId: string }>(
+        c,
+        'GET',
+        `/v1/persons/lookup?type=user_id&value=${userId}`,
+      );
+      expect(r.status).toBe(200);
+      return r.json.oneId;
+    },
+    { timeoutMs: 20_000 },
   );
-  expect(r.status).toBe(200);
-  return r.json.oneId;
-};
 
 /** The table row whose first cell is `first`, as its cells. */
 const row = (table: string, first: string): string[] | undefined =>

@@ -37,6 +37,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createGunzip, gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { Session } from 'chdb';
+import { CHDB_ENGINE_ARGS } from '@cdp/core';
 
 /** Options of {@link startClickHouseFront}. */
 export interface ClickHouseFrontOptions {
@@ -216,7 +217,7 @@ function contentTypeOf(format: string): string {
 export async function startClickHouseFront(opts: ClickHouseFrontOptions): Promise<ClickHouseFront> {
   await mkdir(opts.dataDir, { recursive: true });
   // Held open for the front's lifetime: the engine stays up between requests.
-  const anchor = new Session(opts.dataDir);
+  const anchor = new Session(opts.dataDir, { connectionArgs: CHDB_ENGINE_ARGS });
   const serverVersion = (await anchor.queryAsync('SELECT version()')).text().trim();
   const running = new Set<Promise<unknown>>();
 

@@ -91,6 +91,18 @@ describe('chdb: embedded specifics', () => {
     expect(await again.query('SELECT a FROM kept')).toEqual([{ a: 'still here' }]);
   });
 
+  it("starts the engine with the server's background pools, so replaced parts leave the disk on time", async () => {
+    const w = await open('engine_args');
+    const rows = await w.query<{ name: string; value: string }>(
+      `SELECT name, value FROM system.server_settings
+       WHERE name IN ('background_common_pool_size', 'background_schedule_pool_size') ORDER BY name`,
+    );
+    expect(rows).toEqual([
+      { name: 'background_common_pool_size', value: '8' },
+      { name: 'background_schedule_pool_size', value: '16' },
+    ]);
+  });
+
   it('two warehouses on one directory keep their databases apart', async () => {
     const a = await open('side_a');
     const b = await open('side_b');

@@ -10,7 +10,7 @@ import {
   type Logger as ClickHouseLogger,
   type WarnLogParams,
 } from '@clickhouse/client';
-import { CdpError, type Logger } from '@cdp/core';
+import { CdpError, CHDB_ENGINE_ARGS, type Logger } from '@cdp/core';
 import { DEFAULT_MIGRATIONS_DIR, runMigrations } from './migrations.js';
 import {
   createAdhocGate,
@@ -137,17 +137,29 @@ export async function createClickHouseWarehouse(
   }
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
-  const client = await openChdb(dataDir, database, logger, { create: true });
+  const engine = await openChdbEngine(dataDir);
+  let client: ClickHouseClient;
   let pingClient: ClickHouseClient;
   try {
-    pingClient = await openChdb(dataDir, database, logger, { create: false });
+    client = await openChdb(dataDir, database, logger, { create: true });
+    try {
+      pingClient = await openChdb(dataDir, database, logger, { create: false });
+    } catch (e) {
+      await client.close();
+      throw e;
+    }
   } catch (e) {
-    await client.close();
+    engine.close();
     throw e;
   }
   logger?.info({ kind: 'chdb', dataDir, database }, 'warehouse_opened');
   return new ClickHouseWarehouse(
-    chdbBackend(client, pingClient, () => openChdb(dataDir, database, logger, { create: false })),
+    chdbBackend(
+      client,
+      pingClient,
+      () => openChdb(dataDir, database, logger, { create: false }),
+      () => engine.close(),
+    ),
     database,
     migrationsDir,
     opts,
@@ -225,6 +237,7 @@ function chdbBackend(
   client: ClickHouseClient,
   pingClient: ClickHouseClient,
   openSession: () => Promise<ClickHouseClient>,
+  closeEngine: () => void,
 ): Backend {
   return {
     kind: 'chdb',
@@ -252,6 +265,7 @@ function chdbBackend(
     close: async () => {
       await pingClient.close();
       await client.close();
+      closeEngine();
     },
   };
 }
@@ -303,6 +317,20 @@ async function openServer(
     await bootstrap.close();
   }
   return createClient({ ...config, database });
+}
+
+/**
+ * A session that starts the engine on `dataDir` with {@link CHDB_ENGINE_ARGS}
+ * (when no session has it open yet: sessions on one path share the engine
+ * the first one started) and keeps it for the warehouse's lifetime.
+ */
+async function openChdbEngine(dataDir: string): Promise<{ close(): void }> {
+  const { Session } = await import('chdb');
+  try {
+    return new Session(dataDir, { connectionArgs: CHDB_ENGINE_ARGS });
+  } catch (e) {
+    throw translateError(e);
+  }
 }
 
 async function openChdb(
