@@ -36,7 +36,7 @@ const arr = (xs) => `[${xs.map((x) => `'${x}'`).join(',')}]`;
 export const generatorSql = (EVENTS, PEOPLE) => `
 INSERT INTO events (message_id, source_id, type, event, name, anonymous_id, user_id, one_id, group_id,
   previous_id, timestamp, received_at, clock_skew_flag, channel, utm_source, utm_medium, utm_campaign,
-  utm_term, utm_content, page_url, page_path, referrer, ip, user_agent, is_bot, properties, traits, context)
+  utm_term, utm_content, page_url, page_path, referrer, ip, user_agent, is_bot, properties, traits, context, loaded_at)
 SELECT concat('m', toString(n)), 'bench', if(r < 500, 'page', 'track'),
   multiIf(r < 500, '', r < 700, 'Product Viewed', r < 830, 'Product Added', r < 910, 'Checkout Started',
     r < 960, 'Signed Up', 'Order Completed') AS ev,
@@ -48,7 +48,7 @@ SELECT concat('m', toString(n)), 'bench', if(r < 500, 'page', 'track'),
     ev IN ('Product Viewed', 'Product Added'), concat('{"category":"', ${CATS}[cityHash64(p, k, 7) % 8 + 1],
       '","price":', toString(cityHash64(n, 3) % 300), '}'),
     '{}'),
-  '{}', '{}'
+  '{}', '{}', ts
 FROM (
   SELECT n, p, k, r,
     least(fromUnixTimestamp64Milli(${NOW}, 'UTC'),
@@ -61,11 +61,12 @@ export const overridesSql = (
   SELECT concat('q', toString(number * 5)), concat('p', toString(number * 5)), 'identify', 1
   FROM numbers(${Math.ceil(PEOPLE / 5)})`;
 // rfm_group for 85% of people (one of ten segments), churn_risk for 90%
-// (low 50%, medium 30%, high 20%), as the tag engine would have left them.
+// (low 50%, medium 30%, high 20%), as the tag engine would have left them
+// (its last run an hour before NOW). Events are loaded at their own time.
 export const tagsSql = (
   PEOPLE,
 ) => `INSERT INTO person_tags (person_id, tag, value, computed_at, version)
-  SELECT concat('p', toString(p)), t, v, fromUnixTimestamp64Milli(${NOW}, 'UTC'), 1 FROM (
+  SELECT concat('p', toString(p)), t, v, fromUnixTimestamp64Milli(${NOW - 3_600_000}, 'UTC'), 1 FROM (
     SELECT number AS p, 'rfm_group' AS t, ${arr(RFM)}[cityHash64(number, 11) % 10 + 1] AS v
     FROM numbers(${PEOPLE}) WHERE cityHash64(number, 12) % 100 < 85
     UNION ALL

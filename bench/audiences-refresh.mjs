@@ -10,17 +10,18 @@
 //    identifiers (anonymous id for all, user id for 40%, so that runs send
 //    Audience Entered / Exited). 20 audiences of every kind of condition
 //    are created through `createAudienceService` (chDB warehouse, embedded
-//    bus, an event sink that only counts) and run once, one after the
-//    other as the schedule does (the first round: every member enters);
-//    then 10,000 new events (7,000 of existing people, 3,000 of 1,000 new
-//    ones) go in and the 20 are run again, the clock 60 s later (one
-//    refresh interval). Runs today evaluate each audience in full (there is
-//    no incremental evaluation yet): the figure is what a round costs as
-//    things are. Each warehouse call of a run is timed and put in a step
-//    (the compiled query into audience_snapshots, the diff into
-//    audience_members, the publish pages, bookkeeping), and each compiled
-//    query is timed again alone (count()), to tell the query from the
-//    snapshot insert.
+//    bus, an event sink that only counts) and run by one schedule tick
+//    (`runDue`: one after the other, then one sweep of old sets; the first
+//    round is full and every member enters); then 10,000 new events (7,000
+//    of existing people, 3,000 of 1,000 new ones; loaded 2 s after their
+//    time) go in and the next tick runs the 20 again, the clock 60 s later
+//    (one refresh interval): incremental runs, re-evaluating the people of
+//    the new events, of events a window's edge passed over in those 60 s,
+//    and of tags written since (the generated tags are an hour old). Each
+//    warehouse call of a run is timed and put in a step (candidates, the
+//    query into audience_snapshots, the diff into audience_members, the
+//    publish pages, the sweep, bookkeeping), and each compiled query is
+//    timed again alone, in full (count()), for comparison.
 // 2. "A person who qualifies appears in audience_members within 70 s on the
 //    default schedule." The all-in-one platform in this process, as
 //    `npm start` runs it (default CDP_AUDIENCES_TICK_MS, refresh 60 s), on a
@@ -55,6 +56,19 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const ownDir = process.env.BENCH_DATA_DIR === undefined;
 const dataDir = process.env.BENCH_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'cdp-bench-refresh-'));
 
+/** How the runs of a round evaluated: "20 incremental, 41,230 candidates in all". */
+const modes = (per) => {
+  const inc = per.filter((p) => p.mode === 'incremental');
+  const cands = inc.reduce((x, p) => x + (p.candidates ?? 0), 0);
+  return [
+    inc.length > 0
+      ? `${inc.length} incremental, ${cands.toLocaleString('en-US')} candidates in all`
+      : '',
+    per.length > inc.length ? `${per.length - inc.length} full` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+};
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => `${Math.round(x).toLocaleString('en-US')} ms`;
 const s = (x) => `${(x / 1000).toFixed(1)} s`;
@@ -67,14 +81,14 @@ console.log(
 
 const COLUMNS = `message_id, source_id, type, event, name, anonymous_id, user_id, one_id, group_id,
   previous_id, timestamp, received_at, clock_skew_flag, channel, utm_source, utm_medium, utm_campaign,
-  utm_term, utm_content, page_url, page_path, referrer, ip, user_agent, is_bot, properties, traits, context`;
+  utm_term, utm_content, page_url, page_path, referrer, ip, user_agent, is_bot, properties, traits, context, loaded_at`;
 // Identify calls of 30% of people (plan free 60% / pro 30% / enterprise
 // 10%; a country), at some time in the year before NOW.
 const identifies = `INSERT INTO events (${COLUMNS})
   SELECT concat('i', toString(p)), 'bench', 'identify', '', '', concat('a', toString(p)), '', concat('p', toString(p)), '', '',
     ts, ts, '', '', '', '', '', '', '', '', '', '', '', '', false, '{}',
     concat('{"plan":"', multiIf(cityHash64(p, 22) % 10 < 6, 'free', cityHash64(p, 22) % 10 < 9, 'pro', 'enterprise'),
-      '","country":"', ['US','DE','FR','GB','ES','IT','NL','SE'][cityHash64(p, 23) % 8 + 1], '"}'), '{}'
+      '","country":"', ['US','DE','FR','GB','ES','IT','NL','SE'][cityHash64(p, 23) % 8 + 1], '"}'), '{}', ts
   FROM (SELECT number AS p, fromUnixTimestamp64Milli(${NOW}, 'UTC') - toIntervalSecond(cityHash64(number, 24) % (365 * 86400)) AS ts
         FROM numbers(${PEOPLE}) WHERE cityHash64(number, 21) % 10 < 3)`;
 // Identifiers: an anonymous id for every person, a user id for 40%.
@@ -96,7 +110,7 @@ const newEvents = (first, n) => `INSERT INTO events (${COLUMNS})
       ev IN ('Product Viewed', 'Product Added'), concat('{"category":"', ${CATS}[cityHash64(n, 34) % 8 + 1],
         '","price":', toString(cityHash64(n, 36) % 300), '}'),
       '{}'),
-    '{}', '{}'
+    '{}', '{}', ts + toIntervalSecond(2)
   FROM (SELECT n, if(n % 10 < 7, cityHash64(n, 31) % ${PEOPLE}, ${PEOPLE} + n % 1000) AS p, cityHash64(n, 32) % 100 AS r,
           fromUnixTimestamp64Milli(${NOW}, 'UTC') + toIntervalMillisecond(cityHash64(n, 37) % 60000) AS ts
         FROM (SELECT ${first} + number AS n FROM numbers(${n})))`;
@@ -223,18 +237,22 @@ const AUDIENCES = [
       ],
     },
   ],
-].map(([name, conditions]) => ({ name, definition: { conditions }, refresh: 'manual' }));
+].map(([name, conditions]) => ({ name, definition: { conditions }, refresh: 60 }));
 
 /** Which step of a run a warehouse call is. */
 function stepOf(kind, sql, table) {
   if (kind === 'insert')
     return table === TABLES.audienceRuns ? 'run rows (audience_runs)' : `insert ${table}`;
+  if (/INSERT INTO audience_candidates/.test(sql)) return 'candidates into audience_candidates';
   if (/INSERT INTO audience_snapshots/.test(sql)) return 'compiled query into audience_snapshots';
+  if (/FROM audience_candidates/.test(sql)) return 'candidates into audience_candidates';
   if (/INSERT INTO audience_members/.test(sql)) return 'diff into audience_members';
   if (/DELETE FROM audience_snapshots/.test(sql))
     return /version = \{v:/.test(sql)
-      ? "delete this version's half-written set (DELETE, before the query)"
-      : 'delete sets before the previous one (DELETE, after)';
+      ? "delete this version's half-written set (DELETE, a resumed run only)"
+      : 'sweep of the sets no run needs (one DELETE per round)';
+  if (/FROM \(SELECT DISTINCT audience, version FROM audience_snapshots\)/.test(sql))
+    return 'sweep of the sets no run needs (one DELETE per round)';
   if (/uniqExactIf/.test(sql)) return 'counts';
   if (/SELECT DISTINCT person_id, change/.test(sql)) return 'publish: diff pages with identifiers';
   if (/FROM audience_runs/.test(sql)) return 'run rows (audience_runs)';
@@ -291,7 +309,13 @@ async function refreshPart() {
     if (generated > 0 || Number(ids.n) === 0) await warehouse.command(identities);
     // A kept data dir: the last run's new events, audiences and runs go.
     await warehouse.command("DELETE FROM events WHERE startsWith(message_id, 'n')");
-    for (const x of ['audiences', 'audience_snapshots', 'audience_members', 'audience_runs'])
+    for (const x of [
+      'audiences',
+      'audience_snapshots',
+      'audience_candidates',
+      'audience_members',
+      'audience_runs',
+    ])
       await warehouse.command(`TRUNCATE TABLE ${x}`);
     console.log(`generate: ${(generated + (performance.now() - t0) / 1000).toFixed(1)} s`);
     const [count] = await warehouse.query(
@@ -338,20 +362,28 @@ async function refreshPart() {
       produced = 0;
       tracked = 0;
       sinkCalls.n = 0;
-      const per = [];
       const t = performance.now();
+      // The schedule's tick: every audience due runs, one after the other,
+      // then one sweep of the sets no run needs.
+      const ran = await service.runDue();
+      const total = performance.now() - t;
+      if (ran !== AUDIENCES.length)
+        throw new Error(`expected ${AUDIENCES.length} runs, ${ran} ran`);
+      const stepsNow = { ...acc.steps };
+      const per = [];
       for (const a of AUDIENCES) {
-        const t1 = performance.now();
-        const run = await service.refresh(a.name);
+        const [run] = await service.runs(a.name, 1);
         per.push({
           audience: a.name,
-          ms: Math.round(performance.now() - t1),
+          ms: run.durationMs,
+          mode: run.mode,
+          candidates: run.candidates,
           size: run.size,
           entered: run.entered,
           exited: run.exited,
         });
       }
-      const total = performance.now() - t;
+      acc.steps = stepsNow;
       const steps = Object.fromEntries(
         Object.entries(acc.steps)
           .sort(([, x], [, y]) => y - x)
@@ -360,7 +392,7 @@ async function refreshPart() {
       console.log(`${label}: ${s(total)} for ${AUDIENCES.length} audiences`);
       for (const p of per)
         console.log(
-          `  ${p.audience.padEnd(38)} ${ms(p.ms).padStart(9)}  size ${p.size}, +${p.entered} -${p.exited}`,
+          `  ${p.audience.padEnd(38)} ${ms(p.ms).padStart(9)}  ${p.mode}${p.candidates === null ? '' : ` (${p.candidates} candidates)`}, size ${p.size}, +${p.entered} -${p.exited}`,
         );
       console.log(
         `  steps: ${Object.entries(steps)
@@ -403,7 +435,7 @@ async function refreshPart() {
     const snap = second.steps['compiled query into audience_snapshots'] ?? 0;
     const figures = [
       {
-        what: `refresh of ${AUDIENCES.length} audiences after ${NEW_EVENTS.toLocaleString('en-US')} new events (full recompute, one after the other)`,
+        what: `refresh of ${AUDIENCES.length} audiences after ${NEW_EVENTS.toLocaleString('en-US')} new events (${modes(second.per)}; one schedule tick)`,
         value: s(second.totalMs),
         target: '5 s',
       },
@@ -437,7 +469,7 @@ async function refreshPart() {
         extra: `identify calls (plan, country) of 30% of people; identifiers (anonymous id of all, user id of 40%); events table ${parts.parts} parts`,
         audiences: `${AUDIENCES.length}: ${AUDIENCES.map((a) => a.name).join(', ')}`,
         newEvents: `${NEW_EVENTS}: 70% of existing people, 30% of 1,000 new people, in the 60 s after the first round`,
-        runs: 'service.refresh(name) one after the other (as the schedule runs them); embedded bus; an event sink that counts',
+        runs: 'service.runDue() (the schedule tick: every due audience one after the other, then one sweep); embedded bus; an event sink that counts',
       },
       figures,
       raw: { first, second, insertMs: Math.round(insertMs), queryMs, definitions: AUDIENCES },

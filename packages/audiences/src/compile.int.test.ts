@@ -519,6 +519,20 @@ describe('compiled audiences agree with the evaluator', () => {
             validateAudience({ conditions: c });
             const want = expected(c, seen, prefix);
             expect(await members(c, prefix), JSON.stringify(c)).toEqual(want);
+            // Restricted to some of the people (as an incremental run
+            // evaluates its candidates): the members among them, no one else.
+            const some = [...seen.keys()].sort().filter((_, i) => i % 2 === 0);
+            const q = compileAudience(c, NOW, TABLES, {
+              persons: '(SELECT arrayJoin({only_ids:Array(String)}) AS person_id)',
+            });
+            const rows = await wh.query<{ person_id: string }>(
+              `SELECT person_id FROM (${q.sql}) ORDER BY person_id`,
+              { ...q.params, only_ids: some },
+            );
+            expect(
+              rows.map((r) => r.person_id.slice(prefix.length)),
+              `${JSON.stringify(c)} among ${some.length}`,
+            ).toEqual(want.filter((id) => some.includes(`${prefix}${id}`)));
             chosen += want.length;
             left += seen.size - want.length;
           }

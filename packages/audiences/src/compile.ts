@@ -27,6 +27,8 @@ import type { Condition, EventMatch, NumberTest, Scalar, ValueTest } from './typ
 
 /** The tables a compiled audience reads (the service passes the warehouse's names). */
 export interface AudienceTables {
+  /** The events as stored (`one_id` as stamped). */
+  readonly events: string;
   /** The view of events with `person_id` resolved through the overrides. */
   readonly eventsByPerson: string;
   readonly personTags: string;
@@ -40,6 +42,21 @@ export interface CompiledAudience {
   readonly params: Readonly<Record<string, unknown>>;
   /** The query reads every event (the definition can hold for a person without matching rows). */
   readonly readsAllEvents: boolean;
+  /** The tags the definition reads. */
+  readonly tags: readonly string[];
+  /** The event names the definition reads. */
+  readonly events: readonly string[];
+  /** The times the conditions compare event times with (epoch ms, see `movingWindows`). */
+  readonly bounds: readonly number[];
+}
+
+export interface CompileOptions {
+  /**
+   * Evaluate only these people: a subquery returning `person_id` (the
+   * caller's SQL, with the caller's parameters, none named like the
+   * compiler's `p0`, `p1`...). Everyone else is left out of the answer.
+   */
+  readonly persons?: string;
 }
 
 const NUM_TYPES = "('Int64', 'UInt64', 'Double')";
@@ -68,9 +85,22 @@ class Compiler {
     else this.span = [Math.min(this.span[0], lo), Math.max(this.span[1], hi)];
   }
 
+  /**
+   * Every time the conditions compare event times with, in the order they
+   * are met: the same definition compiled for two times gives the pairs of
+   * times each boundary moved between (see `movingWindows`).
+   */
+  readonly bounds: number[] = [];
+
+  /** A time the conditions compare with (see `bounds`). */
+  private bound(ms: number): string {
+    this.bounds.push(Math.trunc(ms));
+    return this.p.int(ms);
+  }
+
   /** `[lo, hi]` of a time window as a condition on the row's time. */
   private between(lo: number, hi: number, hiIncluded = true): string {
-    return `ms >= ${this.p.int(lo)} AND ms ${hiIncluded ? '<=' : '<'} ${this.p.int(hi)}`;
+    return `ms >= ${this.bound(lo)} AND ms ${hiIncluded ? '<=' : '<'} ${this.bound(hi)}`;
   }
 
   private numberTest(x: string, t: NumberTest): string {
@@ -235,7 +265,7 @@ class Compiler {
       this.reads();
       const [lo, hi] = windowBounds(f.within, this.now);
       const first = `minIf(ms, ${row})`;
-      return `(countIf(${row}) > 0 AND ${first} >= ${this.p.int(lo)} AND ${first} <= ${this.p.int(hi)})`;
+      return `(countIf(${row}) > 0 AND ${first} >= ${this.bound(lo)} AND ${first} <= ${this.bound(hi)})`;
     }
     if ('stopped' in c) {
       const { event, before, not_within: recent } = c.stopped;
@@ -290,6 +320,7 @@ export function compileAudience(
   c: Condition,
   now: number,
   tables: AudienceTables,
+  opts: CompileOptions = {},
 ): CompiledAudience {
   const TABLES = tables;
   const k = new Compiler(now);
@@ -303,11 +334,32 @@ export function compileAudience(
   // The persons of the events read, when every member is one of them: the
   // tag and identifier reads are then of those persons only.
   let eventPersons: string | undefined;
+  const only = opts.persons;
+  /** The ids events of `persons` are stamped with: theirs, and those merged into theirs. */
+  const ids = (persons: string): string =>
+    `(SELECT person_id FROM ${persons} UNION ALL SELECT from_one_id FROM ${TABLES.personOverrides} FINAL WHERE into_one_id IN ${persons})`;
+  const where = (conds: readonly string[]): string =>
+    conds.length === 0 ? '' : ` WHERE ${conds.join(' AND ')}`;
+  // Evaluating some people only: their events, as events_by_person has
+  // them, read through an explicit PREWHERE on the stored id (theirs, or
+  // one merged into theirs), so that FINAL collapses the copies of those
+  // rows only (a WHERE through the view would collapse every event first).
+  // A redelivered copy stamped with an id outside the set is not read.
+  const source =
+    only === undefined
+      ? TABLES.eventsByPerson
+      : `(SELECT if(o.into_one_id = '', e.one_id, o.into_one_id) AS person_id, e.*
+         FROM (SELECT * FROM ${TABLES.events} FINAL PREWHERE one_id IN ${ids(only)}) AS e
+         LEFT JOIN (
+           SELECT from_one_id, into_one_id FROM ${TABLES.personOverrides} FINAL
+           WHERE from_one_id IN ${ids(only)}
+         ) AS o ON e.one_id = o.from_one_id
+         WHERE person_id IN ${only})`;
   if (readsAllEvents || k.events.size > 0 || k.traits) {
     const filters: string[] = [];
     if (k.events.size > 0) filters.push(`event IN ${p.strs([...k.events].sort())}`);
     if (k.traits) filters.push(`type = 'identify'`);
-    let where = readsAllEvents ? '' : ` WHERE ${filters.join(' OR ')}`;
+    const conds: string[] = readsAllEvents ? [] : [`(${filters.join(' OR ')})`];
     // Every condition looks at events of one span only: the rows outside it
     // pass no condition's window, and a person with only such rows is not a
     // member (the definition does not hold for a person without rows, or
@@ -315,31 +367,31 @@ export function compileAudience(
     // only the monthly partitions of the span.
     const span = k.span;
     if (!readsAllEvents && span !== undefined && span[0] <= span[1]) {
-      const bounds: string[] = [];
-      if (span[0] > 0)
-        bounds.push(`timestamp >= fromUnixTimestamp64Milli(${p.int(span[0])}, 'UTC')`);
       if (span[1] < MAX_BOUND_MS)
-        bounds.push(`timestamp <= fromUnixTimestamp64Milli(${p.int(span[1])}, 'UTC')`);
-      if (bounds.length > 0) where = ` WHERE ${bounds.join(' AND ')} AND (${filters.join(' OR ')})`;
+        conds.unshift(`timestamp <= fromUnixTimestamp64Milli(${p.int(span[1])}, 'UTC')`);
+      if (span[0] > 0)
+        conds.unshift(`timestamp >= fromUnixTimestamp64Milli(${p.int(span[0])}, 'UTC')`);
     }
     if (!readsAllEvents && needsEvents(c, now))
-      eventPersons = `(SELECT person_id FROM ${TABLES.eventsByPerson}${where})`;
+      eventPersons = `(SELECT person_id FROM ${source}${where(conds)})`;
     parts.push(
       `SELECT ${cols(0, 'person_id')}, type, event, toUnixTimestamp64Milli(timestamp) AS ms, message_id, properties, ${k.traits ? 'traits' : "'' AS traits"}, '' AS tag, '' AS tag_value, '' AS id_type
-       FROM ${TABLES.eventsByPerson}${where}`,
+       FROM ${source}${where(conds)}`,
     );
   }
+  const of = (column: string): string =>
+    `${eventPersons ? ` AND ${column} IN ${eventPersons}` : ''}${only !== undefined ? ` AND ${column} IN ${only}` : ''}`;
   if (k.tags.size > 0)
     parts.push(
       `SELECT ${cols(1, 'person_id')}, ${noEvent}, tag, value AS tag_value, '' AS id_type
-       FROM ${TABLES.personTags} FINAL WHERE tag IN ${p.strs([...k.tags].sort())}${eventPersons ? ` AND person_id IN ${eventPersons}` : ''}`,
+       FROM ${TABLES.personTags} FINAL WHERE tag IN ${p.strs([...k.tags].sort())}${of('person_id')}`,
     );
   if (k.idTypes.size > 0)
     parts.push(
       `SELECT ${cols(2, "if(o.into_one_id = '', i.one_id, o.into_one_id) AS person_id")}, ${noEvent}, '' AS tag, '' AS tag_value, i.id_type AS id_type
        FROM ${TABLES.identities} AS i FINAL
        LEFT JOIN (SELECT from_one_id, into_one_id FROM ${TABLES.personOverrides} FINAL) AS o ON i.one_id = o.from_one_id
-       WHERE i.id_type IN ${p.strs([...k.idTypes].sort())}${eventPersons ? ` AND person_id IN ${eventPersons}` : ''}`,
+       WHERE i.id_type IN ${p.strs([...k.idTypes].sort())}${of('person_id')}`,
     );
   // do_not_merge_across_partitions_select_final: FINAL collapses the copies
   // of an event within its monthly partition, as merges do (a redelivered
@@ -351,5 +403,38 @@ ${parts.join('\nUNION ALL\n')}
 GROUP BY person_id
 HAVING ${having}
 SETTINGS join_use_nulls = 0, do_not_merge_across_partitions_select_final = 1`;
-  return { sql, params: { ...p.values }, readsAllEvents };
+  return {
+    sql,
+    params: { ...p.values },
+    readsAllEvents,
+    tags: [...k.tags].sort(),
+    events: [...k.events].sort(),
+    bounds: [...k.bounds],
+  };
+}
+
+/**
+ * The time ranges the boundaries of a definition's windows swept between two
+ * evaluations: `before` and `after` are the `bounds` of the same definition
+ * compiled for the two times. An event whose time is in one of them may have
+ * entered or left a window; no other event did. Undefined when the two do
+ * not pair up (not the same definition).
+ */
+export function movingWindows(
+  before: readonly number[],
+  after: readonly number[],
+): Array<[number, number]> | undefined {
+  if (before.length !== after.length) return undefined;
+  const seen = new Set<string>();
+  const out: Array<[number, number]> = [];
+  before.forEach((b, i) => {
+    const a = after[i] as number;
+    if (a === b) return;
+    const w: [number, number] = [Math.min(a, b), Math.max(a, b)];
+    const key = w.join(',');
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(w);
+  });
+  return out.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
 }

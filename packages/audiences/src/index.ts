@@ -19,4 +19,10 @@ export {
   type PersonData,
   type PersonEvent,
 } from './semantics.js';
-export { compileAudience, type AudienceTables, type CompiledAudience } from './compile.js';
+export {
+  compileAudience,
+  movingWindows,
+  type AudienceTables,
+  type CompileOptions,
+  type CompiledAudience,
+} from './compile.js';

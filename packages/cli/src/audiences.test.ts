@@ -68,6 +68,8 @@ describe('cdp audiences output', () => {
     exited: 4,
     durationMs: 812,
     error: '',
+    mode: 'incremental',
+    candidates: 40,
   };
 
   it('lists audiences with size, refresh and last run', () => {
@@ -120,6 +122,8 @@ describe('cdp audiences output', () => {
       'version',
       'status',
       'trigger',
+      'mode',
+      'candidates',
       'startedAt',
       'durationMs',
       'size',
@@ -131,6 +135,8 @@ describe('cdp audiences output', () => {
       '3',
       'done',
       'manual',
+      'incremental',
+      '40',
       '2026-01-02T03:04:05.000Z',
       '812',
       '2',
@@ -140,7 +146,10 @@ describe('cdp audiences output', () => {
     expect(lines[3]?.split(/\s{2,}/).slice(1, 2)).toEqual(['failed']);
     expect(lines[3]).toMatch(/boom$/);
     expect(runSummary('shoes', run)).toBe(
-      'shoes: version 3 done, 2 member(s), 1 entered, 4 exited (812 ms)',
+      'shoes: version 3 done, 2 member(s), 1 entered, 4 exited (812 ms, incremental: 40 re-evaluated)',
+    );
+    expect(runSummary('shoes', { ...run, mode: 'full', candidates: null })).toBe(
+      'shoes: version 3 done, 2 member(s), 1 entered, 4 exited (812 ms, full)',
     );
   });
 });

@@ -18,6 +18,10 @@ interface AudienceRun {
   readonly exited: number;
   readonly durationMs: number;
   readonly error: string;
+  /** `full` or `incremental` (older servers: absent). */
+  readonly mode?: string;
+  /** People an incremental run evaluated (null on a full run). */
+  readonly candidates?: number | null;
 }
 
 interface AudienceView {
@@ -140,6 +144,8 @@ export function runsTable(runs: readonly AudienceRun[]): string {
       version: r.version,
       status: r.status,
       trigger: r.trigger,
+      mode: r.mode ?? null,
+      candidates: r.candidates ?? null,
       startedAt: r.startedAt,
       durationMs: r.durationMs,
       size: r.size,
@@ -152,7 +158,13 @@ export function runsTable(runs: readonly AudienceRun[]): string {
 
 /** One line for a run's answer. */
 export function runSummary(name: string, r: AudienceRun): string {
-  return `${name}: version ${r.version} ${r.status}, ${r.size} member(s), ${r.entered} entered, ${r.exited} exited (${r.durationMs} ms)`;
+  const how =
+    r.mode === 'incremental'
+      ? `, incremental: ${r.candidates ?? 0} re-evaluated`
+      : r.mode === 'full'
+        ? ', full'
+        : '';
+  return `${name}: version ${r.version} ${r.status}, ${r.size} member(s), ${r.entered} entered, ${r.exited} exited (${r.durationMs} ms${how})`;
 }
 
 /** `cdp audiences preview` output: size, by channel and RFM group, the sample. */

@@ -186,15 +186,19 @@ describe('cdp audiences (built CLI, all-in-one)', () => {
     expect(row(bare.stdout, cyId)).toBeDefined();
     expect((await adminApi(c, 'GET', '/v1/audiences/unsaved')).status).toBe(404);
 
-    // Run twice: everyone enters in version 1; version 2 has the same people, nobody enters.
-    const summary = (version: number, entered: number): RegExp =>
+    // Run twice: everyone enters in version 1 (a full run); version 2 has the
+    // same people, nobody enters, and nothing happened to anyone since
+    // (incremental: nobody re-evaluated).
+    const summary = (version: number, entered: number, how: string): RegExp =>
       new RegExp(
-        `^${shoes}: version ${version} done, 2 member\\(s\\), ${entered} entered, 0 exited \\(\\d+ ms\\)\n$`,
+        `^${shoes}: version ${version} done, 2 member\\(s\\), ${entered} entered, 0 exited \\(\\d+ ms, ${how}\\)\n$`,
       );
     const refreshed = await cdp('refresh', shoes);
     expect(refreshed.code, refreshed.stderr).toBe(0);
-    expect(refreshed.stdout).toMatch(summary(1, 2));
-    expect((await cdp('refresh', shoes)).stdout).toMatch(summary(2, 0));
+    expect(refreshed.stdout).toMatch(summary(1, 2, 'full'));
+    expect((await cdp('refresh', shoes)).stdout).toMatch(
+      summary(2, 0, 'incremental: \\d+ re-evaluated'),
+    );
 
     const members = await cdp('members', shoes);
     expect(members.code, members.stderr).toBe(0);
@@ -210,10 +214,12 @@ describe('cdp audiences (built CLI, all-in-one)', () => {
     const runs = await cdp('runs', shoes);
     expect(runs.code, runs.stderr).toBe(0);
     expect(row(runs.stdout, 'version')?.slice(0, 3)).toEqual(['version', 'status', 'trigger']);
-    const cells = (version: string, entered: string): unknown[] => [
+    // A full run has no candidates cell (blank: the columns' spacing takes it).
+    const cells = (version: string, entered: string, how: unknown[]): unknown[] => [
       version,
       'done',
       'manual',
+      ...how,
       expect.stringMatching(/^\d{4}-/),
       expect.stringMatching(/^\d+$/),
       '2',
@@ -226,7 +232,10 @@ describe('cdp audiences (built CLI, all-in-one)', () => {
         .split('\n')
         .slice(2)
         .map((l) => l.split(/\s{2,}/)),
-    ).toEqual([cells('2', '0'), cells('1', '2')]);
+    ).toEqual([
+      cells('2', '0', ['incremental', expect.stringMatching(/^\d+$/)]),
+      cells('1', '2', ['full']),
+    ]);
     const json = JSON.parse((await cdp('runs', shoes, '--json')).stdout) as unknown[];
     expect(json).toEqual([
       expect.objectContaining({ version: 2, status: 'done', size: 2, entered: 0 }),

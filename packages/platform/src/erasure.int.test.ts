@@ -191,16 +191,18 @@ describe('GDPR delete reaches every copy (embedded)', () => {
           files.length === 0
             ? []
             : await sql(
-                `SELECT table, name, active, modification_time, remove_time, refcount
+                `SELECT table, name, active, modification_time, remove_time, refcount, removal_state
                  FROM system.parts WHERE database = currentDatabase()
                    AND table IN ('events', 'events_invalid', 'identities')`,
               );
         expect({ files, parts }).toEqual({ files: [], parts: [] });
       },
-      { timeoutMs: 90_000, intervalMs: 2000 },
+      // ClickHouse removes them in the background: on a loaded machine that
+      // has taken over 90 s (removal_state says why a part is still there).
+      { timeoutMs: 240_000, intervalMs: 2000 },
     );
     // Nor does any line the platform logged, at debug level.
     expect(logLines.length).toBeGreaterThan(0);
     expect(logLines.filter((l) => [user, anon, email].some((v) => l.includes(v)))).toEqual([]);
-  }, 150_000);
+  }, 300_000);
 });

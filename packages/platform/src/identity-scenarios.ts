@@ -140,8 +140,9 @@ async function probe(
     },
     {
       // Under load a consumer group can be rebalancing for a while (a member
-      // late with its heartbeat): stamping waits for it.
-      timeoutMs: 45_000,
+      // late with its heartbeat is waited for up to the rebalance timeout,
+      // 60 s): stamping waits for it.
+      timeoutMs: 90_000,
       intervalMs: 250,
       what: `an event of ${anonymousId} under the right person`,
     },
@@ -548,7 +549,7 @@ export function runIdentityScenarios(
       );
       expect((await persons(c, run, 6)).get('3')).toBe(moved);
       await probe(c, run, A2, (p) => p === moved);
-    }, 150_000);
+    }, 240_000);
 
     it('a GDPR erase through the API leaves none of the person; the same anonymousId later is a new person', async () => {
       const run = uid();
@@ -593,7 +594,7 @@ export function runIdentityScenarios(
       // The stampers forgot the erased person: G's next event is someone new.
       const again = await probe(c, run, G, (p) => !retired.includes(p));
       expect(retired).not.toContain(again);
-    }, 150_000);
+    }, 240_000);
 
     it('replaying the links topic from the start rebuilds the graph it holds, as persisted', async () => {
       // A graph of its own to rebuild: a login on two devices (a merge), and

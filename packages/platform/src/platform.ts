@@ -254,6 +254,7 @@ export async function startPlatform(
       changesTopic: t.audiencesChanges,
       events: { track: (calls) => ingest.derivedEvents.track(calls) },
       logger: logger.child({ component: 'audiences' }),
+      fullEveryMs: config.CDP_AUDIENCES_FULL_EVERY_S * 1000,
     });
     await registerApi(app, {
       bus,

@@ -49,8 +49,10 @@ export const TABLES = {
   tagRunChanges: 'tag_run_changes',
   /** Audiences: definitions as data, versioned. */
   audiences: 'audiences',
-  /** Audiences: the member set of each run (the last two kept). */
+  /** Audiences: the member set of each run (the last good one and any run going). */
   audienceSnapshots: 'audience_snapshots',
+  /** Audiences: the people an incremental run re-evaluates (scratch, TTL one day). */
+  audienceCandidates: 'audience_candidates',
   /** Audiences: one row per person entering or exiting, by version. */
   audienceMembers: 'audience_members',
   /** Audiences: run history. */

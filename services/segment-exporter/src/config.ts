@@ -6,6 +6,8 @@ export interface AudiencesConfig {
   CDP_AUDIENCES_ENABLED: boolean;
   /** How often the schedule looks for audiences that are due, in ms. Default 5,000. */
   CDP_AUDIENCES_TICK_MS: number;
+  /** A full run of each audience at least this often, in seconds (incremental runs between); 0: always full. Default 3,600. */
+  CDP_AUDIENCES_FULL_EVERY_S: number;
   /** Port of the exporter's /healthz, /readyz, /metrics and run endpoint when run alone. Default 8084. */
   CDP_EXPORTER_PORT: number;
 }
@@ -15,6 +17,7 @@ export const audiencesConfigSchema: JSONSchemaType<AudiencesConfig> = {
   properties: {
     CDP_AUDIENCES_ENABLED: { type: 'boolean', default: true },
     CDP_AUDIENCES_TICK_MS: { type: 'integer', default: 5000, minimum: 50, maximum: 3_600_000 },
+    CDP_AUDIENCES_FULL_EVERY_S: { type: 'integer', default: 3600, minimum: 0, maximum: 604_800 },
     CDP_EXPORTER_PORT: { type: 'integer', default: 8084, minimum: 0, maximum: 65535 },
   },
   required: [],

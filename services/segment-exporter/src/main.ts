@@ -67,6 +67,7 @@ const service = createAudienceService({
     code: 'CDP_ERR_AUDIENCE_RUN_FAILED',
   }),
   logger,
+  fullEveryMs: config.CDP_AUDIENCES_FULL_EVERY_S * 1000,
 });
 const scheduler = createAudienceScheduler({
   service,

@@ -7,7 +7,14 @@
  * (a crash, kill -9) is finished by the next one with the same version:
  *   1. `running`: the set is computed into `audience_snapshots`
  *      (a half-written set is deleted and computed again: nothing of this
- *      version was published yet);
+ *      version was published yet). A `full` run evaluates everyone; an
+ *      `incremental` one (the definition, with every `in_audience` inlined,
+ *      is the one the last good run ran, and a full run happened within
+ *      `fullEveryMs`) first writes to `audience_candidates` the people
+ *      something happened to since the last good run (events loaded, events
+ *      whose time a sliding window's edge passed over, the tags it reads
+ *      changed, merges, splits, deletes), evaluates only those and keeps
+ *      everyone else's membership as it was;
  *   2. `computed`: the set is final; the diff against the last `done`
  *      version goes to `audience_members` (replacing rows: a replay writes
  *      the same ones), then to `cdp.audiences.changes` and, as `Audience
@@ -16,7 +23,10 @@
  *      the same ids and is stored once);
  *   3. `done` (or `failed`, with the error: the last good set stays the
  *      membership, and the next run starts a new version).
+ * The sets no run needs any more go in one sweep (`sweepSnapshots`) after
+ * a round of runs, not one DELETE per run.
  */
+import { createHash } from 'node:crypto';
 import {
   CdpError,
   eventIdentity,
@@ -26,15 +36,30 @@ import {
   type TrackCall,
 } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
-import { compileAudience } from '@cdp/audiences';
+import { compileAudience, movingWindows, type Condition } from '@cdp/audiences';
 import { TABLES, type Warehouse } from '@cdp/warehouse';
 import type { AudienceStore, StoredAudience } from './store.js';
 
 const T = TABLES;
 /** People per page when publishing a diff. */
 const PAGE = 5000;
+/**
+ * Events loaded this long before the last good run's time are looked at
+ * again: an insert that began before that run and became visible after its
+ * query (the load time is the warehouse's clock at the insert's start).
+ */
+const LOAD_MARGIN_MS = 60_000;
+/**
+ * Tags written this long before the last good run's time are looked at
+ * again: a tag run stamps its rows with its start time, and writes them
+ * when it ends.
+ */
+const TAG_MARGIN_MS = 15 * 60_000;
+/** A full run at least this often by default (what incremental runs could miss is bounded by it). */
+export const DEFAULT_FULL_EVERY_MS = 3_600_000;
 
 export type RunStatus = 'running' | 'computed' | 'done' | 'failed';
+export type RunMode = 'full' | 'incremental';
 
 /** A run as the API shows it. */
 export interface AudienceRun {
@@ -51,6 +76,10 @@ export interface AudienceRun {
   readonly exited: number;
   readonly durationMs: number;
   readonly error: string;
+  /** `full`: everyone evaluated; `incremental`: only `candidates`, everyone else kept. */
+  readonly mode: RunMode;
+  /** The people an incremental run evaluated (null on a full run). */
+  readonly candidates: number | null;
 }
 
 /** What `cdp.audiences.changes` carries, one message per person and change. */
@@ -74,6 +103,8 @@ export interface RunDeps {
   readonly now?: () => number;
   /** Most seconds one run's query may take (default 120). */
   readonly maxExecutionSeconds?: number;
+  /** A full run at least this often (default `DEFAULT_FULL_EVERY_MS`; 0: every run is full). */
+  readonly fullEveryMs?: number;
 }
 
 interface RunRow {
@@ -90,6 +121,9 @@ interface RunRow {
   duration_ms: string;
   error: string;
   at_ms: string;
+  mode: RunMode;
+  evaluated: string;
+  definition_hash: string;
 }
 
 const isoOf = (s: string): string => new Date(`${s.replace(' ', 'T')}Z`).toISOString();
@@ -107,11 +141,14 @@ export const runView = (r: RunRow): AudienceRun => ({
   exited: Number(r.exited),
   durationMs: Number(r.duration_ms),
   error: r.error,
+  mode: r.mode,
+  candidates: r.mode === 'incremental' ? Number(r.evaluated) : null,
 });
 
 export const RUN_COLUMNS = `audience, toString(version) AS run_version, status, trigger, at, started_at, finished_at,
   toString(size) AS size, toString(entered) AS entered, toString(exited) AS exited,
-  toString(duration_ms) AS duration_ms, error, toString(toUnixTimestamp64Milli(at)) AS at_ms`;
+  toString(duration_ms) AS duration_ms, error, toString(toUnixTimestamp64Milli(at)) AS at_ms,
+  mode, toString(evaluated) AS evaluated, definition_hash`;
 
 /** The runs of an audience, newest first. */
 export async function listRuns(
@@ -127,14 +164,143 @@ export async function listRuns(
   return rows.map(runView);
 }
 
-/** The last run that finished well (its set is the membership), if any. */
-export async function lastDone(wh: Warehouse, audience: string): Promise<AudienceRun | undefined> {
+async function lastDoneRow(wh: Warehouse, audience: string): Promise<RunRow | undefined> {
   const [row] = await wh.query<RunRow>(
     `SELECT ${RUN_COLUMNS} FROM ${T.audienceRuns} FINAL
      WHERE audience = {a:String} AND status = 'done' ORDER BY version DESC LIMIT 1`,
     { a: audience },
   );
+  return row;
+}
+
+/** The last run that finished well (its set is the membership), if any. */
+export async function lastDone(wh: Warehouse, audience: string): Promise<AudienceRun | undefined> {
+  const row = await lastDoneRow(wh, audience);
   return row ? runView(row) : undefined;
+}
+
+/** What an incremental run compares with the last good run's: the definition as evaluated. */
+const definitionHash = (c: Condition): string =>
+  createHash('sha256').update(JSON.stringify(c)).digest('hex');
+
+/**
+ * Whether this run can be incremental: the last good run ran the same
+ * definition, for an earlier time, and a full run finished well less than
+ * `fullEveryMs` before `at`.
+ */
+async function canIncrement(
+  deps: RunDeps,
+  a: string,
+  done: RunRow | undefined,
+  hash: string,
+  at: number,
+): Promise<boolean> {
+  const every = deps.fullEveryMs ?? DEFAULT_FULL_EVERY_MS;
+  if (!done || every <= 0 || done.definition_hash !== hash || Number(done.at_ms) >= at)
+    return false;
+  const [full] = await deps.warehouse.query<{ at: string }>(
+    `SELECT toString(toUnixTimestamp64Milli(max(at))) AS at FROM ${T.audienceRuns} FINAL
+     WHERE audience = {a:String} AND status = 'done' AND mode = 'full'`,
+    { a },
+  );
+  return full !== undefined && Number(full.at) > 0 && at - Number(full.at) < every;
+}
+
+/**
+ * Writes to `audience_candidates` (as version `v`) the people whose
+ * membership may differ between the last good run's time (`prevAt`) and
+ * `at`: the people of events loaded since (less `LOAD_MARGIN_MS`), of events
+ * whose time one of `windows` holds, of merges, splits and deletes since
+ * (the ids before and after), and whose tags among `tags` changed since
+ * (less `TAG_MARGIN_MS`). Answers how many.
+ */
+async function writeCandidates(
+  wh: Warehouse,
+  p: { a: string; v: number; prev: number },
+  prevAt: number,
+  windows: ReadonlyArray<readonly [number, number]>,
+  events: readonly string[],
+  tags: readonly string[],
+): Promise<number> {
+  const params: Record<string, unknown> = {
+    ...p,
+    since: prevAt - LOAD_MARGIN_MS,
+    tagSince: prevAt - TAG_MARGIN_MS,
+    events: [...events],
+    tags: [...tags],
+  };
+  const ts = (name: string): string => `fromUnixTimestamp64Milli({${name}:Int64}, 'UTC')`;
+  const ids = [
+    `SELECT one_id FROM ${T.events} WHERE loaded_at >= ${ts('since')}`,
+    `SELECT one_id FROM ${T.identityAudit} WHERE at >= ${ts('since')}`,
+    `SELECT other_id FROM ${T.identityAudit} WHERE at >= ${ts('since')}`,
+  ];
+  if (windows.length > 0 && events.length > 0) {
+    const edges = windows.map(([lo, hi], i) => {
+      params[`lo${i}`] = lo;
+      params[`hi${i}`] = hi;
+      return `(timestamp >= ${ts(`lo${i}`)} AND timestamp <= ${ts(`hi${i}`)})`;
+    });
+    ids.push(
+      `SELECT one_id FROM ${T.events} WHERE (${edges.join(' OR ')}) AND event IN {events:Array(String)}`,
+    );
+  }
+  const persons = [
+    `SELECT if(o.into_one_id = '', x.one_id, o.into_one_id) AS person_id
+     FROM (${ids.join(' UNION ALL ')}) AS x
+     LEFT JOIN (SELECT from_one_id, into_one_id FROM ${T.personOverrides} FINAL) AS o
+       ON x.one_id = o.from_one_id
+     WHERE x.one_id != ''`,
+    // The ids of merges, splits and deletes as they were: a member merged
+    // away (now nobody) is evaluated, and leaves.
+    `SELECT one_id AS person_id FROM ${T.identityAudit} WHERE at >= ${ts('since')}`,
+    `SELECT other_id FROM ${T.identityAudit} WHERE at >= ${ts('since')} AND other_id != ''`,
+  ];
+  if (tags.length > 0)
+    persons.push(
+      `SELECT person_id FROM ${T.personTags}
+       WHERE tag IN {tags:Array(String)} AND computed_at >= ${ts('tagSince')}`,
+    );
+  await wh.command(
+    `INSERT INTO ${T.audienceCandidates} (audience, version, person_id)
+     SELECT {a:String}, {v:UInt64}, person_id FROM (${persons.join(' UNION ALL ')})
+     GROUP BY person_id
+     SETTINGS join_use_nulls = 0`,
+    params,
+  );
+  const [n] = await wh.query<{ n: string }>(
+    `SELECT toString(count()) AS n FROM ${T.audienceCandidates}
+     WHERE audience = {a:String} AND version = {v:UInt64}`,
+    p,
+  );
+  return Number(n?.n ?? 0);
+}
+
+/**
+ * Deletes the member sets no run needs any more, of every audience in one
+ * statement: those before each audience's last good version, and those of
+ * failed runs. Answers how many sets went.
+ */
+export async function sweepSnapshots(wh: Warehouse): Promise<number> {
+  const rows = await wh.query<{ k: string }>(
+    `SELECT concat(s.audience, '\n', toString(s.version)) AS k
+     FROM (SELECT DISTINCT audience, version FROM ${T.audienceSnapshots}) AS s
+     LEFT JOIN (
+       SELECT audience, max(version) AS keep FROM ${T.audienceRuns} FINAL
+       WHERE status = 'done' GROUP BY audience
+     ) AS d ON d.audience = s.audience
+     LEFT JOIN (SELECT audience, version, status FROM ${T.audienceRuns} FINAL) AS r
+       ON r.audience = s.audience AND r.version = s.version
+     WHERE s.version < d.keep OR r.status = 'failed'
+     SETTINGS join_use_nulls = 0`,
+  );
+  if (rows.length === 0) return 0;
+  await wh.command(
+    `DELETE FROM ${T.audienceSnapshots}
+     WHERE has({keys:Array(String)}, concat(audience, '\n', toString(version)))`,
+    { keys: rows.map((r) => r.k) },
+  );
+  return rows.length;
 }
 
 /** Runs `audience` now (one run at a time per audience and process: callers queue). */
@@ -154,8 +320,13 @@ export async function runAudience(
   const resumed = last !== undefined && (last.status === 'running' || last.status === 'computed');
   const version = resumed ? Number(last.run_version) : Number(last?.run_version ?? 0) + 1;
   const at = resumed ? Number(last.at_ms) : clock();
-  const prev = (await lastDone(wh, a))?.version ?? 0;
+  const done = await lastDoneRow(wh, a);
+  const prev = done ? Number(done.run_version) : 0;
   let step = 0;
+  // What the run row says of how it evaluates (kept by every later write of it).
+  let mode: RunMode = resumed ? last.mode : 'full';
+  let hash = resumed ? last.definition_hash : '';
+  let evaluated = resumed ? Number(last.evaluated) : 0;
   const record = async (
     status: RunStatus,
     extra: Partial<Record<string, unknown>> = {},
@@ -175,6 +346,9 @@ export async function runAudience(
         exited: 0,
         duration_ms: 0,
         error: '',
+        mode,
+        evaluated,
+        definition_hash: hash,
         // Later writes of one run win, and a resumed run's writes win over the old ones.
         updated: Date.now() * 10 + step++,
         ...extra,
@@ -182,23 +356,59 @@ export async function runAudience(
     ]);
   };
   const p = { a, v: version, prev, at };
+  const settings = `SETTINGS join_use_nulls = 0, max_execution_time = ${Math.trunc(deps.maxExecutionSeconds ?? 120)}`;
   try {
     if (resumed)
       deps.logger.warn({ audience: a, version, status: last.status }, 'audience_run_resumed');
     if (!resumed || last.status === 'running') {
+      const resolved = await deps.store.resolve(audience.definition, a);
+      hash = definitionHash(resolved);
+      const q = compileAudience(resolved, at, TABLES);
+      // A resumed run stays incremental only while the definition is the same.
+      const increment =
+        done !== undefined &&
+        done.definition_hash === hash &&
+        (resumed ? mode === 'incremental' : await canIncrement(deps, a, done, hash, at));
+      const windows = increment
+        ? movingWindows(compileAudience(resolved, Number(done.at_ms), TABLES).bounds, q.bounds)
+        : undefined;
+      mode = windows ? 'incremental' : 'full';
+      evaluated = 0;
       await record('running');
-      // A set half-written by a stopped run of this version goes first.
-      await wh.command(
-        `DELETE FROM ${T.audienceSnapshots} WHERE audience = {a:String} AND version = {v:UInt64}`,
-        p,
-      );
-      const q = compileAudience(await deps.store.resolve(audience.definition, a), at, TABLES);
-      await wh.command(
-        `INSERT INTO ${T.audienceSnapshots} (audience, version, person_id)
-         SELECT {a:String}, {v:UInt64}, person_id FROM (${q.sql})
-         SETTINGS join_use_nulls = 0, max_execution_time = ${Math.trunc(deps.maxExecutionSeconds ?? 120)}`,
-        { ...q.params, ...p },
-      );
+      if (resumed) {
+        // What a stopped run of this version half-wrote goes first.
+        await wh.command(
+          `DELETE FROM ${T.audienceSnapshots} WHERE audience = {a:String} AND version = {v:UInt64}`,
+          p,
+        );
+        await wh.command(
+          `DELETE FROM ${T.audienceCandidates} WHERE audience = {a:String} AND version = {v:UInt64}`,
+          p,
+        );
+      }
+      if (windows && done) {
+        evaluated = await writeCandidates(wh, p, Number(done.at_ms), windows, q.events, q.tags);
+        const candidates = `(SELECT person_id FROM ${T.audienceCandidates} WHERE audience = {a:String} AND version = {v:UInt64})`;
+        const some = compileAudience(resolved, at, TABLES, { persons: candidates });
+        await wh.command(
+          `INSERT INTO ${T.audienceSnapshots} (audience, version, person_id)
+           SELECT {a:String}, {v:UInt64}, person_id FROM (
+             SELECT person_id FROM ${T.audienceSnapshots}
+             WHERE audience = {a:String} AND version = {prev:UInt64} AND person_id NOT IN ${candidates}
+             UNION ALL
+             SELECT person_id FROM (${some.sql})
+           )
+           ${settings}`,
+          { ...some.params, ...p },
+        );
+      } else {
+        await wh.command(
+          `INSERT INTO ${T.audienceSnapshots} (audience, version, person_id)
+           SELECT {a:String}, {v:UInt64}, person_id FROM (${q.sql})
+           ${settings}`,
+          { ...q.params, ...p },
+        );
+      }
       await record('computed');
     }
     const set = (v: string): string =>
@@ -235,16 +445,12 @@ export async function runAudience(
       exited: Number(c.exited),
       duration_ms: finished - started,
     });
-    // The sets before the previous one are no longer needed.
-    if (prev > 0)
-      await wh.command(
-        `DELETE FROM ${T.audienceSnapshots} WHERE audience = {a:String} AND version < {prev:UInt64}`,
-        p,
-      );
     deps.logger.info(
       {
         audience: a,
         version,
+        mode,
+        ...(mode === 'incremental' ? { candidates: evaluated } : {}),
         size: Number(c.size),
         entered: Number(c.entered),
         exited: Number(c.exited),
@@ -298,6 +504,17 @@ async function publish(deps: RunDeps, a: string, version: number, at: number): P
          FROM ${T.identities} AS x FINAL
          LEFT JOIN (SELECT from_one_id, into_one_id FROM ${T.personOverrides} FINAL) AS o ON x.one_id = o.from_one_id
          WHERE x.id_type IN ('user_id', 'anonymous_id')
+           -- The keys that ever named one of these people (found without
+           -- FINAL, through the key's index), then their latest rows.
+           AND (x.id_type, x.id_value) IN (
+             SELECT id_type, id_value FROM ${T.identities}
+             WHERE id_type IN ('user_id', 'anonymous_id') AND one_id IN (
+               SELECT person_id FROM (${changes})
+               UNION ALL
+               SELECT from_one_id FROM ${T.personOverrides} FINAL
+               WHERE into_one_id IN (SELECT person_id FROM (${changes}))
+             )
+           )
            AND if(o.into_one_id = '', x.one_id, o.into_one_id) IN (SELECT person_id FROM (${changes}))
          GROUP BY person_id
        ) AS i ON i.person_id = c.person_id

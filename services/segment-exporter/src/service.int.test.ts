@@ -5,33 +5,18 @@
  * a run stopped half-way at once.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger, type EventSink, type TrackCall } from '@cdp/core';
-import { createEmbeddedBus, type Bus } from '@cdp/bus';
-import { createClickHouseWarehouse, TABLES, type Warehouse } from '@cdp/warehouse';
-import { tempDir, type TempDir } from '@cdp/testkit';
+import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { useRealParts } from './test-parts.js';
 import { createAudienceService, type AudienceService } from './service.js';
 
 const logger = createLogger({ service: 'audiences-test', level: 'silent' });
-let dir: TempDir;
-let wh: Warehouse;
-let bus: Bus;
-
-beforeAll(async () => {
-  dir = await tempDir('cdp-audience-runs');
-  wh = await createClickHouseWarehouse({ dataDir: dir.join('ch'), logger });
-  await wh.migrate();
-  bus = await createEmbeddedBus({ dir: dir.join('bus'), logger });
-}, 120_000);
-afterAll(async () => {
-  await bus?.close();
-  await wh?.close();
-  await dir?.remove();
-});
+const parts = useRealParts('cdp-audience-runs', logger);
 
 /** A buyer of `run` (an Order Completed event stamped with their id). */
 const buyer = async (run: string, person: string): Promise<void> => {
-  await wh.insert(TABLES.events, [
+  await parts.wh.insert(TABLES.events, [
     {
       message_id: randomUUID(),
       source_id: 'test',
@@ -44,7 +29,7 @@ const buyer = async (run: string, person: string): Promise<void> => {
       properties: JSON.stringify({ run }),
     },
   ]);
-  await wh.insert(TABLES.identities, [
+  await parts.wh.insert(TABLES.identities, [
     {
       id_type: 'user_id',
       id_value: person,
@@ -59,22 +44,23 @@ const buyer = async (run: string, person: string): Promise<void> => {
 /** The warehouse, with the next `fail` inserts into the snapshot table failing. */
 const flaky = (): Warehouse & { fail: number } => {
   const w = {
-    ...wh,
+    ...parts.wh,
     fail: 0,
-    kind: wh.kind,
-    migrate: () => wh.migrate(),
-    insert: (t: string, rows: readonly Record<string, unknown>[]) => wh.insert(t, rows),
-    insertLines: (t: string, lines: readonly string[]) => wh.insertLines(t, lines),
-    query: <T>(sql: string, params?: Record<string, unknown>) => wh.query<T>(sql, params),
-    queryReadonly: (sql: string, params?: Record<string, unknown>) => wh.queryReadonly(sql, params),
-    ping: () => wh.ping(),
-    close: () => wh.close(),
+    kind: parts.wh.kind,
+    migrate: () => parts.wh.migrate(),
+    insert: (t: string, rows: readonly Record<string, unknown>[]) => parts.wh.insert(t, rows),
+    insertLines: (t: string, lines: readonly string[]) => parts.wh.insertLines(t, lines),
+    query: <T>(sql: string, params?: Record<string, unknown>) => parts.wh.query<T>(sql, params),
+    queryReadonly: (sql: string, params?: Record<string, unknown>) =>
+      parts.wh.queryReadonly(sql, params),
+    ping: () => parts.wh.ping(),
+    close: () => parts.wh.close(),
     command: async (sql: string, params?: Record<string, unknown>) => {
       if (w.fail > 0 && sql.includes(`INSERT INTO ${TABLES.audienceSnapshots}`)) {
         w.fail--;
         throw new Error('injected: the warehouse refused the insert');
       }
-      return wh.command(sql, params);
+      return parts.wh.command(sql, params);
     },
   };
   return w;
@@ -92,7 +78,7 @@ const service = (
   };
   return createAudienceService({
     warehouse,
-    bus,
+    bus: parts.bus,
     changesTopic: 'cdp.audiences.changes',
     events,
     logger,
@@ -150,7 +136,7 @@ describe('audience runs', () => {
   it('the schedule runs an audience once its interval has passed, and a stopped run at once', async () => {
     const run = randomUUID().slice(0, 8);
     const clock = { t: Date.now() };
-    const s = service(wh, clock);
+    const s = service(parts.wh, clock);
     const name = `sched-${run}`;
     await s.create({ name, definition: definition(run), refresh: 60 });
     await buyer(run, `p1-${run}`);
@@ -164,7 +150,7 @@ describe('audience runs', () => {
     clock.t += 1_000;
     expect(await ran()).toBe(2);
     // A run stopped half-way (as a crash leaves it) is finished on the next tick.
-    await wh.insert(TABLES.audienceRuns, [
+    await parts.wh.insert(TABLES.audienceRuns, [
       {
         audience: name,
         version: 3,

@@ -3,7 +3,7 @@ import type { Bus } from '@cdp/bus';
 import { compileAudience, validateAudience } from '@cdp/audiences';
 import { TABLES, type Warehouse } from '@cdp/warehouse';
 import { createAudienceStore, type AudienceStore, type StoredAudience } from './store.js';
-import { lastDone, listRuns, runAudience, type AudienceRun } from './runs.js';
+import { lastDone, listRuns, runAudience, sweepSnapshots, type AudienceRun } from './runs.js';
 
 const T = TABLES;
 const SAMPLE = 20;
@@ -62,6 +62,8 @@ export interface AudienceServiceDeps {
   readonly now?: () => number;
   /** Runs in another process (distributed: the exporter service); default: here. */
   readonly remoteRefresh?: ((name: string) => Promise<AudienceRun>) | undefined;
+  /** A full run of each audience at least this often; runs between are incremental (see runs.ts). */
+  readonly fullEveryMs?: number | undefined;
 }
 
 const encodeCursor = (version: number, after: string): string =>
@@ -101,6 +103,7 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
           events: deps.events,
           logger: deps.logger,
           now,
+          ...(deps.fullEveryMs !== undefined ? { fullEveryMs: deps.fullEveryMs } : {}),
         },
         await store.get(name),
         trigger,
@@ -111,6 +114,16 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
       return await next;
     } finally {
       if (running.get(name) === next) running.delete(name);
+    }
+  };
+
+  /** The sets no run needs any more, after a round: a failure only waits for the next one. */
+  const sweep = async (): Promise<void> => {
+    try {
+      const n = await sweepSnapshots(wh);
+      if (n > 0) deps.logger.debug({ sets: n }, 'audience_snapshots_swept');
+    } catch (err) {
+      deps.logger.warn({ err }, 'audience_snapshots_sweep_failed');
     }
   };
 
@@ -256,7 +269,10 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
     },
     async refresh(name) {
       await store.get(name);
-      return deps.remoteRefresh ? deps.remoteRefresh(name) : runLocal(name, 'manual');
+      if (deps.remoteRefresh) return deps.remoteRefresh(name);
+      const run = await runLocal(name, 'manual');
+      await sweep();
+      return run;
     },
     async runDue() {
       let ran = 0;
@@ -276,6 +292,7 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
           deps.logger.warn({ err, audience: a.name }, 'audience_scheduled_run_failed');
         }
       }
+      if (ran > 0) await sweep();
       return ran;
     },
   };

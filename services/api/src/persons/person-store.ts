@@ -120,7 +120,6 @@ const {
   eventsInvalid: INVALID,
 } = TABLES;
 
-/** Tag tables with one person's rows (keyed by `person_id`): erased with the person. */
 /** Tables of what was derived about a person (tags, audience memberships), by `person_id`. */
 const TAG_TABLES = [
   TABLES.personFacts,
@@ -129,6 +128,7 @@ const TAG_TABLES = [
   TABLES.personTags,
   TABLES.tierHistory,
   TABLES.audienceSnapshots,
+  TABLES.audienceCandidates,
   TABLES.audienceMembers,
 ];
 
