@@ -1,0 +1,2 @@
+export * from './normalize.js';
+export * from './webhook-signature.js';
