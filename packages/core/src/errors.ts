@@ -130,6 +130,10 @@ export const ERROR_CATALOGUE = {
     message: 'An audience with this name exists (use PUT to change it)',
   },
   CDP_ERR_AUDIENCE_RUN_FAILED: { statusCode: 500, message: 'The audience computation failed' },
+  // Destinations
+  CDP_ERR_DESTINATION_INVALID: { statusCode: 400, message: 'The destination is not valid' },
+  CDP_ERR_DESTINATION_NOT_FOUND: { statusCode: 404, message: 'No destination with this id' },
+  CDP_ERR_EXPORT_FAILED: { statusCode: 502, message: 'The delivery to the destination failed' },
   CDP_ERR_CONFIG_INVALID: { statusCode: 500, message: 'The configuration is not valid' },
   CDP_ERR_INTERNAL: { statusCode: 500, message: 'Internal error' },
 } as const satisfies Record<string, { statusCode: number; message: string }>;

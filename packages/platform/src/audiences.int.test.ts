@@ -9,7 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { topics as topicNames } from '@cdp/core';
 import type { BusMessage } from '@cdp/bus';
 import { waitFor } from '@cdp/testkit';
-import { adminApi, sendBatch, sql, startTestPlatform, usePlatform } from './e2e-scenarios.js';
+import {
+  adminApi,
+  sendBatch,
+  sql,
+  startTestPlatform,
+  usePlatform,
+  waitForRunEvents,
+} from './e2e-scenarios.js';
 
 // Scheduled runs are far apart: the test runs audiences on demand.
 const c = usePlatform(() => startTestPlatform({ CDP_TAGS_INTERVAL: '3600' }));
@@ -57,19 +64,7 @@ describe('audiences end to end (all-in-one)', () => {
       order(bob, 'bags', 1),
       { type: 'track', userId: cy, event: 'Product Viewed', properties: { run }, timestamp: now },
     ]);
-    await waitFor(
-      async () =>
-        expect(
-          await sql(
-            c,
-            `SELECT 1 FROM events WHERE JSONExtractString(properties, 'run') = {r:String}`,
-            {
-              r: run,
-            },
-          ),
-        ).toHaveLength(3),
-      { timeoutMs: 20_000 },
-    );
+    await waitForRunEvents(c, run, 3);
     const name = `shoes-${run}`;
     const definition = {
       conditions: {

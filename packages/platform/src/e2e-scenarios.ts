@@ -941,3 +941,20 @@ export function runIngestScenarios(name: string, start: () => Promise<ScenarioHa
     // How fast an event becomes queryable is a figure, not a test: bench/queryable.mjs.
   });
 }
+
+/** Waits until `n` events whose `properties.run` is `run` are loaded. */
+export async function waitForRunEvents(c: Endpoints, run: string, n: number): Promise<void> {
+  await waitFor(
+    async () =>
+      expect(
+        await sql(
+          c,
+          `SELECT 1 FROM events WHERE JSONExtractString(properties, 'run') = {r:String}`,
+          {
+            r: run,
+          },
+        ),
+      ).toHaveLength(n),
+    { timeoutMs: 20_000 },
+  );
+}

@@ -45,6 +45,8 @@ import {
   audiencesConfigSchema,
   createAudienceScheduler,
   createAudienceService,
+  createDestinationService,
+  loadSecretBox,
   type AudiencesConfig,
 } from '@cdp/segment-exporter';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -256,6 +258,16 @@ export async function startPlatform(
       logger: logger.child({ component: 'audiences' }),
       fullEveryMs: config.CDP_AUDIENCES_FULL_EVERY_S * 1000,
     });
+    const destinations = createDestinationService({
+      warehouse: audienceWarehouse,
+      bus,
+      secrets: await loadSecretBox({
+        envKey: config.CDP_SECRETS_KEY,
+        dataDir: config.CDP_DATA_DIR,
+      }),
+      logger: logger.child({ component: 'destinations' }),
+      audienceExists: (name) => audiences.get(name),
+    });
     await registerApi(app, {
       bus,
       warehouse,
@@ -270,6 +282,7 @@ export async function startPlatform(
       maxBodyBytes: serverOptions.bodyLimit,
       tags: tags?.service,
       audiences,
+      destinations,
     });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     stack.push({ name: 'http', close: () => app.close() });
@@ -281,6 +294,7 @@ export async function startPlatform(
     if (config.CDP_AUDIENCES_ENABLED) {
       const scheduler = createAudienceScheduler({
         service: audiences,
+        after: () => destinations.syncDue(),
         tickMs: config.CDP_AUDIENCES_TICK_MS,
         logger: logger.child({ component: 'audiences' }),
       });

@@ -57,6 +57,16 @@ export const TABLES = {
   audienceMembers: 'audience_members',
   /** Audiences: run history. */
   audienceRuns: 'audience_runs',
+  /** Destinations: where audiences are delivered (secrets encrypted). */
+  destinations: 'destinations',
+  /** Destinations: which audience goes to which destination. */
+  audienceDestinations: 'audience_destinations',
+  /** Destinations: what each person was last sent as. */
+  destinationSyncState: 'destination_sync_state',
+  /** Destinations: one row per sync. */
+  exportRuns: 'export_runs',
+  /** Destinations: records refused for good, with the reason. */
+  exportFailures: 'export_failures',
   /** Which migrations ran, with their checksums. Owned by `migrate()`. */
   schemaMigrations: 'schema_migrations',
 } as const;

@@ -16,6 +16,7 @@ import { sourcesArea } from './routes/sources.js';
 import { sqlArea } from './routes/sql.js';
 import { tagsArea } from './routes/tags.js';
 import { audiencesArea } from './routes/audiences.js';
+import { destinationsArea } from './routes/destinations.js';
 
 /** The areas every API serves; more are added with `ApiDeps.extraAreas`. */
 export const API_AREAS: readonly ApiArea[] = [
@@ -25,6 +26,7 @@ export const API_AREAS: readonly ApiArea[] = [
   analyticsArea,
   tagsArea,
   audiencesArea,
+  destinationsArea,
 ];
 
 /** The default cap on a request body: ingest's default (4 x its 500 KiB batch limit). */

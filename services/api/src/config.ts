@@ -41,6 +41,8 @@ export interface ApiOwnConfig {
   CDP_CONSOLE_ORIGIN: string;
   /** A read-only token for SQL, analytics and reading people and tags. Default: none. */
   CDP_ANALYTICS_TOKEN: string;
+  /** Key of destination secrets at rest (32 bytes, base64 or hex), shared with the segment exporter; empty: the data dir's secrets.key. */
+  CDP_SECRETS_KEY: string;
 }
 
 export const apiConfigSchema: JSONSchemaType<ApiOwnConfig> = {
@@ -50,6 +52,7 @@ export const apiConfigSchema: JSONSchemaType<ApiOwnConfig> = {
     CDP_API_HOST: { type: 'string', default: '0.0.0.0' },
     CDP_TAG_ENGINE_URL: { type: 'string', default: 'http://127.0.0.1:8083' },
     CDP_EXPORTER_URL: { type: 'string', default: 'http://127.0.0.1:8084' },
+    CDP_SECRETS_KEY: { type: 'string', default: '' },
     CDP_SQL_MAX_EXECUTION_TIME: {
       type: 'number',
       default: 30,

@@ -4,7 +4,7 @@ import type { Bus } from '@cdp/bus';
 import type { IdentityRules } from '@cdp/identity';
 import type { SourceRegistry } from '@cdp/sources';
 import type { TagService } from '@cdp/tag-store';
-import type { AudienceService } from '@cdp/segment-exporter';
+import type { AudienceService, DestinationService } from '@cdp/segment-exporter';
 import type { ReadonlyQueryLimits, Warehouse } from '@cdp/warehouse';
 
 export interface ApiDeps {
@@ -31,6 +31,8 @@ export interface ApiDeps {
   readonly tags?: TagService | undefined;
   /** Audiences: definitions, previews, members and runs (absent: the audience routes answer 404). */
   readonly audiences?: AudienceService | undefined;
+  /** Destinations of audiences and their syncs (absent: the destination routes answer 404). */
+  readonly destinations?: DestinationService | undefined;
   /** Areas mounted after the built-in ones (sources, sql, persons, analytics, tags). */
   readonly extraAreas?: readonly ApiArea[];
 }

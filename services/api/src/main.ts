@@ -8,7 +8,12 @@ import { openBus } from '@cdp/bus';
 import { identityRulesFrom } from '@cdp/identity';
 import { startSources } from '@cdp/sources';
 import { createDefinitionStore, createRemoteRecompute, createTagService } from '@cdp/tag-store';
-import { createAudienceService, createRemoteRefresh } from '@cdp/segment-exporter';
+import {
+  createAudienceService,
+  createDestinationService,
+  createRemoteRefresh,
+  loadSecretBox,
+} from '@cdp/segment-exporter';
 import { openWarehouse } from '@cdp/warehouse';
 import { buildApiApp } from './app.js';
 import { adhocLaneFrom, loadApiConfig, sqlLimitsFrom } from './config.js';
@@ -24,6 +29,17 @@ await bus.ensureTopics(backboneTopicSpecs(config.CDP_TOPIC_PREFIX, config.CDP_TO
 // The same first-start credentials as ingest's: with a shared data directory
 // (docker-compose.yml) whichever starts first writes them, the other reads.
 const { sources, credentials: creds } = await startSources({ warehouse, logger, config });
+// Audiences are defined, previewed and read here; runs happen in the exporter.
+const audiences = createAudienceService({
+  warehouse,
+  bus,
+  changesTopic: t.audiencesChanges,
+  logger,
+  remoteRefresh: createRemoteRefresh({
+    url: config.CDP_EXPORTER_URL,
+    adminToken: creds.adminToken,
+  }),
+});
 const app = await buildApiApp({
   bus,
   warehouse,
@@ -45,16 +61,15 @@ const app = await buildApiApp({
       adminToken: creds.adminToken,
     }),
   }),
-  // Audiences are defined, previewed and read here; runs happen in the exporter.
-  audiences: createAudienceService({
+  audiences,
+  // Destinations are configured here; syncs run in the exporter (each tick).
+  destinations: createDestinationService({
     warehouse,
     bus,
-    changesTopic: t.audiencesChanges,
+    secrets: await loadSecretBox({ envKey: config.CDP_SECRETS_KEY, dataDir: config.CDP_DATA_DIR }),
     logger,
-    remoteRefresh: createRemoteRefresh({
-      url: config.CDP_EXPORTER_URL,
-      adminToken: creds.adminToken,
-    }),
+    audienceExists: (name) => audiences.get(name),
+    syncHere: false,
   }),
 });
 await app.listen({ port: config.CDP_API_PORT, host: config.CDP_API_HOST });

@@ -24,3 +24,12 @@ export {
 export { createAudienceScheduler, type AudienceScheduler } from './scheduler.js';
 export { audiencesConfigSchema, type AudiencesConfig } from './config.js';
 export { createRemoteRefresh } from './remote.js';
+export {
+  createDestinationService,
+  type DestinationService,
+  type ConnectionView,
+} from './destinations/service.js';
+export { loadSecretBox, secretBox, type SecretBox } from './destinations/secrets.js';
+export type { DestinationView } from './destinations/store.js';
+export type { ExportRun } from './destinations/sync.js';
+export { DESTINATION_TYPES, type DestinationType } from './destinations/types.js';

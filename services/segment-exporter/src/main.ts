@@ -29,6 +29,8 @@ import { openWarehouse } from '@cdp/warehouse';
 import { audiencesConfigSchema } from './config.js';
 import { createAudienceScheduler } from './scheduler.js';
 import { createAudienceService } from './service.js';
+import { createDestinationService } from './destinations/service.js';
+import { loadSecretBox } from './destinations/secrets.js';
 
 const config = loadConfig(
   mergeConfigSchemas(
@@ -69,8 +71,16 @@ const service = createAudienceService({
   logger,
   fullEveryMs: config.CDP_AUDIENCES_FULL_EVERY_S * 1000,
 });
+const destinations = createDestinationService({
+  warehouse,
+  bus,
+  secrets: await loadSecretBox({ envKey: config.CDP_SECRETS_KEY, dataDir: config.CDP_DATA_DIR }),
+  logger,
+  audienceExists: (name) => service.get(name),
+});
 const scheduler = createAudienceScheduler({
   service,
+  after: () => destinations.syncDue(),
   tickMs: config.CDP_AUDIENCES_TICK_MS,
   logger,
 });

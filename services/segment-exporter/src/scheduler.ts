@@ -10,6 +10,8 @@ export interface AudienceScheduler {
 
 export function createAudienceScheduler(opts: {
   readonly service: AudienceService;
+  /** After each round of audience runs (the destinations' syncs). */
+  readonly after?: (() => Promise<unknown>) | undefined;
   readonly tickMs: number;
   readonly logger: Logger;
 }): AudienceScheduler {
@@ -20,6 +22,8 @@ export function createAudienceScheduler(opts: {
     if (current || stopped) return;
     current = opts.service
       .runDue()
+      .catch((err: unknown) => opts.logger.error({ err }, 'audience_tick_failed'))
+      .then(() => opts.after?.())
       .then(() => undefined)
       .catch((err: unknown) => opts.logger.error({ err }, 'audience_tick_failed'))
       .finally(() => {

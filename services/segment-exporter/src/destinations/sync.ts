@@ -1,0 +1,299 @@
+/**
+ * A sync of one audience to one destination: what the destination should
+ * hold is the audience's last good member set; what it holds is
+ * `destination_sync_state` (what each person was last sent as). The sync
+ * sends the difference, page by page in person id order: people of the set
+ * not sent as `added` go as `entered`, people sent as `added` who are no
+ * longer in the set (they left, or a GDPR delete erased them) go as
+ * `exited`. The first sync is therefore the whole set, later ones the
+ * diffs, and a sync stopped half-way (a crash, a destination down) is
+ * finished by the next one sending only what is still pending. A record the
+ * destination refuses for good goes to `export_failures` and stays pending.
+ */
+import { randomUUID } from 'node:crypto';
+import { CdpError, type Logger } from '@cdp/core';
+import type { Bus } from '@cdp/bus';
+import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { lastDone } from '../runs.js';
+import { createSender, type Change, type SyncContext } from './senders.js';
+import type { Destination } from './store.js';
+
+const T = TABLES;
+
+export interface ExportRun {
+  readonly runId: string;
+  readonly destinationId: string;
+  readonly audience: string;
+  readonly audienceVersion: number;
+  readonly status: 'running' | 'done' | 'failed';
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly added: number;
+  readonly removed: number;
+  readonly failed: number;
+  readonly bytes: number;
+  readonly error: string;
+}
+
+export interface SyncDeps {
+  readonly warehouse: Warehouse;
+  readonly bus: Pick<Bus, 'produce' | 'ensureTopics'>;
+  readonly logger: Logger;
+  readonly fetch?: typeof fetch;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+interface RunRow {
+  run_id: string;
+  destination_id: string;
+  audience: string;
+  audience_version: string;
+  status: ExportRun['status'];
+  started_at: string;
+  finished_at: string | null;
+  added: string;
+  removed: string;
+  failed: string;
+  bytes: string;
+  error: string;
+}
+
+const isoOf = (s: string): string => new Date(`${s.replace(' ', 'T')}Z`).toISOString();
+const view = (r: RunRow): ExportRun => ({
+  runId: r.run_id,
+  destinationId: r.destination_id,
+  audience: r.audience,
+  audienceVersion: Number(r.audience_version),
+  status: r.status,
+  startedAt: isoOf(r.started_at),
+  finishedAt: r.finished_at === null ? null : isoOf(r.finished_at),
+  added: Number(r.added),
+  removed: Number(r.removed),
+  failed: Number(r.failed),
+  bytes: Number(r.bytes),
+  error: r.error,
+});
+
+const RUN_COLUMNS = `run_id, destination_id, audience, toString(audience_version) AS audience_version, status,
+  started_at, finished_at, toString(added) AS added, toString(removed) AS removed,
+  toString(failed) AS failed, toString(bytes) AS bytes, error`;
+
+/** Export runs, newest first: of a destination, or of one of its audiences. */
+export async function listExportRuns(
+  wh: Warehouse,
+  destinationId: string,
+  audience: string | undefined,
+  limit: number,
+): Promise<ExportRun[]> {
+  const rows = await wh.query<RunRow>(
+    `SELECT ${RUN_COLUMNS} FROM ${T.exportRuns} FINAL
+     WHERE destination_id = {d:String} ${audience === undefined ? '' : 'AND audience = {a:String}'}
+     ORDER BY started_at DESC, run_id LIMIT {limit:UInt32}`,
+    { d: destinationId, a: audience ?? '', limit },
+  );
+  return rows.map(view);
+}
+
+/** The people still to send, a page after `after`, with their change. */
+const PENDING = `SELECT person_id, change FROM (
+    SELECT person_id, 'entered' AS change FROM ${T.audienceSnapshots}
+    WHERE audience = {a:String} AND version = {v:UInt64}
+      AND person_id NOT IN (
+        SELECT person_id FROM ${T.destinationSyncState} FINAL
+        WHERE destination_id = {d:String} AND audience = {a:String} AND state = 'added')
+    UNION ALL
+    SELECT person_id, 'exited' AS change FROM ${T.destinationSyncState} FINAL
+    WHERE destination_id = {d:String} AND audience = {a:String} AND state = 'added'
+      AND person_id NOT IN (
+        SELECT person_id FROM ${T.audienceSnapshots} WHERE audience = {a:String} AND version = {v:UInt64})
+  )
+  WHERE person_id > {after:String} ORDER BY person_id LIMIT {n:UInt32}`;
+
+/** The ids a page's people's rows are stamped with: theirs and those merged into theirs. */
+const PAGE_IDS = `(SELECT person_id FROM (${PENDING})
+  UNION ALL SELECT from_one_id FROM ${T.personOverrides} FINAL
+  WHERE into_one_id IN (SELECT person_id FROM (${PENDING})))`;
+
+/** A page of changes with each person's identifiers, latest identify traits and tags. */
+async function page(wh: Warehouse, p: Record<string, unknown>): Promise<Change[]> {
+  const rows = await wh.query<{ person_id: string; change: 'entered' | 'exited' }>(PENDING, p);
+  if (rows.length === 0) return [];
+  const ids = await wh.query<{ person_id: string; ids: [string, string][] }>(
+    `SELECT if(o.into_one_id = '', x.one_id, o.into_one_id) AS person_id,
+            groupArray((x.id_type, x.id_value)) AS ids
+     FROM ${T.identities} AS x FINAL
+     LEFT JOIN (SELECT from_one_id, into_one_id FROM ${T.personOverrides} FINAL) AS o
+       ON x.one_id = o.from_one_id
+     WHERE (x.id_type, x.id_value) IN (SELECT id_type, id_value FROM ${T.identities} WHERE one_id IN ${PAGE_IDS})
+       AND person_id IN (SELECT person_id FROM (${PENDING}))
+     GROUP BY person_id
+     SETTINGS join_use_nulls = 0`,
+    p,
+  );
+  const traits = await wh.query<{ person_id: string; traits: string }>(
+    `SELECT if(o.into_one_id = '', e.one_id, o.into_one_id) AS person_id,
+            argMax(e.traits, e.timestamp) AS traits
+     FROM (SELECT one_id, traits, timestamp FROM ${T.events} FINAL
+           PREWHERE one_id IN ${PAGE_IDS} WHERE type = 'identify') AS e
+     LEFT JOIN (SELECT from_one_id, into_one_id FROM ${T.personOverrides} FINAL
+                WHERE from_one_id IN ${PAGE_IDS}) AS o ON e.one_id = o.from_one_id
+     GROUP BY person_id
+     SETTINGS join_use_nulls = 0`,
+    p,
+  );
+  const tags = await wh.query<{ person_id: string; tags: [string, string][] }>(
+    `SELECT person_id, groupArray((tag, value)) AS tags FROM ${T.personTags} FINAL
+     WHERE person_id IN (SELECT person_id FROM (${PENDING})) GROUP BY person_id`,
+    p,
+  );
+  const idsOf = new Map(ids.map((r) => [r.person_id, r.ids]));
+  const traitsOf = new Map(traits.map((r) => [r.person_id, r.traits]));
+  const tagsOf = new Map(tags.map((r) => [r.person_id, r.tags]));
+  const parse = (s: string | undefined): Record<string, unknown> => {
+    try {
+      const v = JSON.parse(s ?? '{}') as unknown;
+      return typeof v === 'object' && v !== null && !Array.isArray(v)
+        ? (v as Record<string, unknown>)
+        : {};
+    } catch {
+      return {};
+    }
+  };
+  return rows.map((r) => ({
+    personId: r.person_id,
+    change: r.change,
+    identifiers: (idsOf.get(r.person_id) ?? [])
+      .map(([type, value]) => ({ type, value }))
+      .sort((x, y) => x.type.localeCompare(y.type) || x.value.localeCompare(y.value)),
+    traits: parse(traitsOf.get(r.person_id)),
+    tags: Object.fromEntries(tagsOf.get(r.person_id) ?? []),
+  }));
+}
+
+/**
+ * Syncs `audience` to `destination` now, up to the audience's last good
+ * version (nothing when it never ran well). Answers the run.
+ */
+export async function syncAudience(
+  deps: SyncDeps,
+  audience: string,
+  destination: Destination,
+): Promise<ExportRun | undefined> {
+  const wh = deps.warehouse;
+  const done = await lastDone(wh, audience);
+  if (!done) return undefined;
+  const runId = randomUUID();
+  const d = destination.id;
+  const started = new Date().toISOString();
+  const totals = { added: 0, removed: 0, failed: 0, bytes: 0 };
+  let step = 0;
+  const record = async (status: ExportRun['status'], error = ''): Promise<void> => {
+    await wh.insert(T.exportRuns, [
+      {
+        run_id: runId,
+        destination_id: d,
+        audience,
+        audience_version: done.version,
+        status,
+        started_at: started,
+        finished_at: status === 'running' ? null : new Date().toISOString(),
+        ...totals,
+        error: error.slice(0, 2000),
+        updated: Date.now() * 100 + step++,
+      },
+    ]);
+  };
+  const [state] = await wh.query<{ n: string }>(
+    `SELECT toString(count()) AS n FROM ${T.destinationSyncState}
+     WHERE destination_id = {d:String} AND audience = {a:String}`,
+    { d, a: audience },
+  );
+  const ctx: SyncContext = {
+    audience,
+    version: done.version,
+    runId,
+    full: Number(state?.n ?? 0) === 0,
+    bus: deps.bus,
+    logger: deps.logger,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  };
+  const sender = createSender(destination, ctx);
+  await record('running');
+  const held: Record<string, unknown>[] = [];
+  const writeState = async (rows: Record<string, unknown>[]): Promise<void> => {
+    for (let i = 0; i < rows.length; i += 50_000)
+      await wh.insert(T.destinationSyncState, rows.slice(i, i + 50_000));
+  };
+  try {
+    let after = '';
+    for (;;) {
+      const changes = await page(wh, {
+        a: audience,
+        v: done.version,
+        d,
+        after,
+        n: sender.batchSize,
+      });
+      if (changes.length === 0) break;
+      after = changes[changes.length - 1]!.personId;
+      const result = await sender.send(changes);
+      const accepted = new Set(result.accepted);
+      const now = Date.now();
+      const rows = changes
+        .filter((c) => accepted.has(c.personId))
+        .map((c, i) => ({
+          destination_id: d,
+          audience,
+          person_id: c.personId,
+          state: c.change === 'entered' ? 'added' : 'removed',
+          version: done.version,
+          updated: now * 1000 + (i % 1000),
+        }));
+      for (const c of changes)
+        if (accepted.has(c.personId)) {
+          if (c.change === 'entered') totals.added++;
+          else totals.removed++;
+        }
+      totals.bytes += result.bytes;
+      if (sender.commitsPerBatch) await writeState(rows);
+      else held.push(...rows);
+      if (result.refused.length > 0) {
+        totals.failed += result.refused.length;
+        await wh.insert(
+          T.exportFailures,
+          result.refused.map((f) => ({
+            destination_id: d,
+            audience,
+            run_id: runId,
+            person_id: f.personId,
+            change: f.change,
+            reason: f.reason.slice(0, 1000),
+            at: new Date(now).toISOString(),
+          })),
+        );
+      }
+      if (changes.length < sender.batchSize) break;
+    }
+    await sender.end();
+    if (held.length > 0) await writeState(held);
+    await record('done');
+    deps.logger.info(
+      { destination: d, audience, version: done.version, ...totals, full: ctx.full },
+      'export_run_done',
+    );
+  } catch (err) {
+    await sender.abort().catch(() => undefined);
+    const message = err instanceof Error ? err.message : String(err);
+    await record('failed', message).catch(() => undefined);
+    deps.logger.error({ err, destination: d, audience }, 'export_run_failed');
+    throw err instanceof CdpError
+      ? err
+      : new CdpError('CDP_ERR_EXPORT_FAILED', { message, cause: err, retryable: true });
+  }
+  const [row] = await wh.query<RunRow>(
+    `SELECT ${RUN_COLUMNS} FROM ${T.exportRuns} FINAL WHERE destination_id = {d:String} AND audience = {a:String} AND run_id = {r:String}`,
+    { d, a: audience, r: runId },
+  );
+  return view(row as RunRow);
+}
