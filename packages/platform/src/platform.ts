@@ -187,7 +187,11 @@ export async function startPlatform(
         rules: identityRules,
         registry,
         groupPrefix: config.CDP_TOPIC_PREFIX,
-        stamperCache: 'graph',
+        // On Kafka other identity processes may share the resolver's group:
+        // when one of them is the active resolver, this process's graph is
+        // behind, so a stamper here reads the identities table (and drops
+        // what cdp.identity.changes says changed) instead of it.
+        stamperCache: bus.kind === 'kafka' ? 'warehouse' : 'graph',
         stamper: !stampInIngest,
         health,
       });

@@ -45,6 +45,18 @@ CREATE TABLE IF NOT EXISTS destination_sync_state
 ENGINE = ReplacingMergeTree(updated)
 ORDER BY (destination_id, audience, person_id);
 
+-- What a sync has to send, worked out once at its start (scratch: TTL).
+CREATE TABLE IF NOT EXISTS export_pending
+(
+    run_id      String,
+    person_id   String,
+    change      LowCardinality(String),
+    created_at  DateTime('UTC') DEFAULT now()
+)
+ENGINE = MergeTree
+ORDER BY (run_id, person_id)
+TTL created_at + INTERVAL 1 DAY;
+
 -- One row per sync of an audience to a destination (rewritten as it goes).
 CREATE TABLE IF NOT EXISTS export_runs
 (

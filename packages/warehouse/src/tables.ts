@@ -63,6 +63,8 @@ export const TABLES = {
   audienceDestinations: 'audience_destinations',
   /** Destinations: what each person was last sent as. */
   destinationSyncState: 'destination_sync_state',
+  /** Destinations: what a sync has to send (scratch, TTL one day). */
+  exportPending: 'export_pending',
   /** Destinations: one row per sync. */
   exportRuns: 'export_runs',
   /** Destinations: records refused for good, with the reason. */

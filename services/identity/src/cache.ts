@@ -66,6 +66,33 @@ export function warehouseCache(warehouse: Warehouse, maxEntries = 200_000): Stam
     }
     return v;
   };
+  /**
+   * The people invalidated while each fetch was in flight: a fetch that
+   * read a person before the change was stored must not cache that answer
+   * after the invalidation has run (it would stay stale until evicted).
+   */
+  const inFlight = new Set<Set<string>>();
+  const fetchRows = async (
+    values: readonly string[],
+  ): Promise<{ id_type: string; id_value: string; one_id: string }[]> => {
+    for (let attempt = 0; ; attempt++) {
+      const invalidated = new Set<string>();
+      inFlight.add(invalidated);
+      let rows: { id_type: string; id_value: string; one_id: string }[];
+      try {
+        rows = await warehouse.query<{ id_type: string; id_value: string; one_id: string }>(
+          `SELECT id_type, id_value, one_id FROM ${TABLES.identities} FINAL
+           WHERE id_value IN {values:Array(String)}`,
+          { values },
+        );
+      } finally {
+        inFlight.delete(invalidated);
+      }
+      // A change published during the read is stored already: read again.
+      if (!rows.some((r) => invalidated.has(r.one_id))) return rows;
+      if (attempt >= 2) return rows.filter((r) => !invalidated.has(r.one_id));
+    }
+  };
   return {
     async prefetch(identifiers) {
       const missing = new Map<string, Identifier>();
@@ -75,11 +102,7 @@ export function warehouseCache(warehouse: Warehouse, maxEntries = 200_000): Stam
       }
       if (missing.size === 0) return;
       const values = [...new Set([...missing.values()].map((i) => i.value))];
-      const rows = await warehouse.query<{ id_type: string; id_value: string; one_id: string }>(
-        `SELECT id_type, id_value, one_id FROM ${TABLES.identities} FINAL
-         WHERE id_value IN {values:Array(String)}`,
-        { values },
-      );
+      const rows = await fetchRows(values);
       for (const r of rows) {
         const k = identifierKey({ type: r.id_type, value: r.id_value } as Identifier);
         if (!missing.has(k)) continue;
@@ -105,6 +128,7 @@ export function warehouseCache(warehouse: Warehouse, maxEntries = 200_000): Stam
     invalidate(oneIds) {
       const gone = new Set(oneIds);
       for (const [k, v] of lru) if (gone.has(v)) lru.delete(k);
+      for (const s of inFlight) for (const id of oneIds) s.add(id);
     },
   };
 }

@@ -129,6 +129,7 @@ const TAG_TABLES = [
   TABLES.tierHistory,
   TABLES.audienceSnapshots,
   TABLES.audienceCandidates,
+  TABLES.exportPending,
   TABLES.audienceMembers,
 ];
 

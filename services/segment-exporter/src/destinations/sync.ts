@@ -94,8 +94,8 @@ export async function listExportRuns(
   return rows.map(view);
 }
 
-/** The people still to send, a page after `after`, with their change. */
-const PENDING = `SELECT person_id, change FROM (
+/** The people still to send, with their change (written once per sync to export_pending). */
+const TO_SEND = `SELECT person_id, change FROM (
     SELECT person_id, 'entered' AS change FROM ${T.audienceSnapshots}
     WHERE audience = {a:String} AND version = {v:UInt64}
       AND person_id NOT IN (
@@ -106,8 +106,11 @@ const PENDING = `SELECT person_id, change FROM (
     WHERE destination_id = {d:String} AND audience = {a:String} AND state = 'added'
       AND person_id NOT IN (
         SELECT person_id FROM ${T.audienceSnapshots} WHERE audience = {a:String} AND version = {v:UInt64})
-  )
-  WHERE person_id > {after:String} ORDER BY person_id LIMIT {n:UInt32}`;
+  )`;
+
+/** A page of what is still to send, after `after` (a range of export_pending's key). */
+const PENDING = `SELECT person_id, change FROM ${T.exportPending}
+  WHERE run_id = {run:String} AND person_id > {after:String} ORDER BY person_id LIMIT {n:UInt32}`;
 
 /** The ids a page's people's rows are stamped with: theirs and those merged into theirs. */
 const PAGE_IDS = `(SELECT person_id FROM (${PENDING})
@@ -220,6 +223,11 @@ export async function syncAudience(
   };
   const sender = createSender(destination, ctx);
   await record('running');
+  await wh.command(
+    `INSERT INTO ${T.exportPending} (run_id, person_id, change)
+     SELECT {run:String}, person_id, change FROM (${TO_SEND})`,
+    { a: audience, v: done.version, d, run: runId },
+  );
   const held: Record<string, unknown>[] = [];
   const writeState = async (rows: Record<string, unknown>[]): Promise<void> => {
     for (let i = 0; i < rows.length; i += 50_000)
@@ -228,13 +236,7 @@ export async function syncAudience(
   try {
     let after = '';
     for (;;) {
-      const changes = await page(wh, {
-        a: audience,
-        v: done.version,
-        d,
-        after,
-        n: sender.batchSize,
-      });
+      const changes = await page(wh, { run: runId, after, n: sender.batchSize });
       if (changes.length === 0) break;
       after = changes[changes.length - 1]!.personId;
       const result = await sender.send(changes);
