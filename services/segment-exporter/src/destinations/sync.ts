@@ -223,17 +223,17 @@ export async function syncAudience(
   };
   const sender = createSender(destination, ctx);
   await record('running');
-  await wh.command(
-    `INSERT INTO ${T.exportPending} (run_id, person_id, change)
-     SELECT {run:String}, person_id, change FROM (${TO_SEND})`,
-    { a: audience, v: done.version, d, run: runId },
-  );
   const held: Record<string, unknown>[] = [];
   const writeState = async (rows: Record<string, unknown>[]): Promise<void> => {
     for (let i = 0; i < rows.length; i += 50_000)
       await wh.insert(T.destinationSyncState, rows.slice(i, i + 50_000));
   };
   try {
+    await wh.command(
+      `INSERT INTO ${T.exportPending} (run_id, person_id, change)
+       SELECT {run:String}, person_id, change FROM (${TO_SEND})`,
+      { a: audience, v: done.version, d, run: runId },
+    );
     let after = '';
     for (;;) {
       const changes = await page(wh, { run: runId, after, n: sender.batchSize });
