@@ -1,2 +1,3 @@
 export * from './normalize.js';
 export * from './webhook-signature.js';
+export * from './platforms.js';

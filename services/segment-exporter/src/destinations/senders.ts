@@ -9,9 +9,13 @@
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CdpError, type Logger } from '@cdp/core';
+import type { Logger } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
 import { webhookHeaders } from '@cdp/destinations';
+import { isAdPlatform } from './ad-config.js';
+import { createAdSender } from './ad-senders.js';
+import { platformFileRows, PLATFORM_FILE_HEADERS } from './platform-files.js';
+import { requestWithRetry } from './http.js';
 import type { Destination } from './store.js';
 import type { FileConfig, KafkaConfig, WebhookConfig } from './types.js';
 
@@ -26,14 +30,18 @@ export interface Change {
 export interface BatchResult {
   /** Person ids the destination took. */
   readonly accepted: readonly string[];
+  /** Person ids not sent: nothing the destination can match them on. */
+  readonly skipped?: readonly string[];
   /** Records it refused for good, with why. */
   readonly refused: readonly { personId: string; change: string; reason: string }[];
   readonly bytes: number;
 }
 
 export interface Sender {
-  /** True: a batch is final once sent; false: only once `end()` returned (a file). */
+  /** True: a batch is final once sent; false: only once `end()` returned (a file, a job). */
   readonly commitsPerBatch: boolean;
+  /** Replaces the destination's whole list in a `mirror` sync (ad platforms). */
+  readonly supportsMirror?: boolean;
   readonly batchSize: number;
   send(batch: readonly Change[]): Promise<BatchResult>;
   end(): Promise<void>;
@@ -46,6 +54,15 @@ export interface SyncContext {
   readonly runId: string;
   /** The first sync (everything is an add): a file sync is then a snapshot. */
   readonly full: boolean;
+  /**
+   * `full` (the first), `diff`, or `mirror`: everything the list should
+   * hold is sent as `entered` and the sender replaces the list with it.
+   */
+  readonly mode: 'full' | 'diff' | 'mirror';
+  /** How many changes of each kind this sync sends, in all (for sessions). */
+  readonly totals: { readonly entered: number; readonly exited: number };
+  /** When the sync started (epoch ms): a replace removes what was added before it. */
+  readonly startedAt: number;
   readonly bus: Pick<Bus, 'produce' | 'ensureTopics'>;
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
@@ -53,93 +70,36 @@ export interface SyncContext {
   readonly random?: () => number;
 }
 
-const sleepReal = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export type SenderFactory = (d: Destination, ctx: SyncContext) => Sender;
 
-/** How long to wait before the next try: Retry-After when given, else backoff with full jitter. */
-export function retryDelayMs(
-  attempt: number,
-  retryAfter: string | null,
-  random: () => number = Math.random,
-  nowMs: number = Date.now(),
-): number {
-  if (retryAfter !== null) {
-    const s = Number(retryAfter);
-    if (Number.isFinite(s) && s >= 0) return Math.min(s * 1000, 300_000);
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.min(Math.max(at - nowMs, 0), 300_000);
-  }
-  const cap = Math.min(30_000, 500 * 2 ** attempt);
-  return Math.round(cap / 2 + (random() * cap) / 2);
-}
+export { retryDelayMs } from './http.js';
 
 function webhookSender(d: Destination, cfg: WebhookConfig, ctx: SyncContext): Sender {
-  const doFetch = ctx.fetch ?? fetch;
-  const sleep = ctx.sleep ?? sleepReal;
   return {
     commitsPerBatch: true,
     batchSize: cfg.batchSize,
     async send(batch) {
       const body = JSON.stringify({ audience: ctx.audience, version: ctx.version, changes: batch });
       const delivery = createHash('sha256').update(body).digest('hex').slice(0, 32);
-      let last = '';
-      for (let attempt = 0; attempt < cfg.maxAttempts; attempt++) {
-        let status = 0;
-        let retryAfter: string | null = null;
-        let text = '';
-        try {
-          const res = await doFetch(cfg.url, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'x-cdp-delivery-id': delivery,
-              ...webhookHeaders(cfg.secret, body),
-            },
-            body,
-            redirect: 'manual',
-            signal: AbortSignal.timeout(cfg.timeoutMs),
-          });
-          status = res.status;
-          retryAfter = res.headers.get('retry-after');
-          text = (await res.text().catch(() => '')).slice(0, 300);
-        } catch (e) {
-          last = e instanceof Error ? e.message : String(e);
-        }
-        if (status >= 200 && status < 300)
-          return {
-            accepted: batch.map((c) => c.personId),
-            refused: [],
-            bytes: Buffer.byteLength(body),
-          };
-        if (status >= 400 && status < 500 && status !== 429 && status !== 408)
-          return {
-            accepted: [],
-            refused: batch.map((c) => ({
-              personId: c.personId,
-              change: c.change,
-              reason: `HTTP ${status}${text ? `: ${text}` : ''}`,
-            })),
-            bytes: Buffer.byteLength(body),
-          };
-        if (status !== 0) last = `HTTP ${status}${text ? `: ${text}` : ''}`;
-        if (attempt + 1 < cfg.maxAttempts) {
-          const wait = retryDelayMs(attempt, retryAfter, ctx.random);
-          ctx.logger.warn(
-            {
-              destination: d.id,
-              audience: ctx.audience,
-              attempt: attempt + 1,
-              waitMs: wait,
-              error: last,
-            },
-            'export_retry',
-          );
-          await sleep(wait);
-        }
-      }
-      throw new CdpError('CDP_ERR_EXPORT_FAILED', {
-        message: `${d.name}: ${cfg.maxAttempts} tries failed (last: ${last})`,
-        retryable: true,
+      const bytes = Buffer.byteLength(body);
+      const out = await requestWithRetry(ctx, {
+        url: cfg.url,
+        headers: {
+          'content-type': 'application/json',
+          'x-cdp-delivery-id': delivery,
+          ...webhookHeaders(cfg.secret, body),
+        },
+        body,
+        timeoutMs: cfg.timeoutMs,
+        maxAttempts: cfg.maxAttempts,
+        label: d.name,
       });
+      if (out.kind === 'ok') return { accepted: batch.map((c) => c.personId), refused: [], bytes };
+      return {
+        accepted: [],
+        refused: batch.map((c) => ({ personId: c.personId, change: c.change, reason: out.reason })),
+        bytes,
+      };
     },
     async end() {},
     async abort() {},
@@ -166,31 +126,88 @@ interface ManifestEntry {
   audience: string;
   version: number;
   kind: 'snapshot' | 'diff';
+  /** Platform upload files: who entered (`add`) or who left (`remove`). */
+  list?: 'add' | 'remove';
   rows: number;
   bytes: number;
   at: string;
 }
 
+/** One file a sync writes: a temp file renamed at the end. */
+interface FilePart {
+  readonly name: string;
+  readonly tmp: string;
+  readonly list?: 'add' | 'remove';
+  started: boolean;
+  rows: number;
+  bytes: number;
+}
+
 function fileSender(cfg: FileConfig, ctx: SyncContext): Sender {
   const folder = join(cfg.dir, ctx.audience.replace(/[^A-Za-z0-9_.-]/g, '_'));
-  const ext = cfg.format === 'csv' ? 'csv' : 'ndjson';
+  const platform =
+    cfg.format === 'google_customer_match' || cfg.format === 'meta_custom_audience'
+      ? cfg.format
+      : undefined;
+  const ext = cfg.format === 'ndjson' ? 'ndjson' : 'csv';
   const kind = ctx.full ? 'snapshot' : 'diff';
-  const name = `v${ctx.version}-${kind}-${ctx.runId}.${ext}`;
-  const tmp = join(folder, `.${name}.tmp`);
-  let started = false;
-  let rows = 0;
-  let bytes = 0;
-  const begin = async (): Promise<void> => {
-    if (started) return;
-    started = true;
+  const part = (list?: 'add' | 'remove'): FilePart => {
+    const name = `v${ctx.version}-${kind}-${ctx.runId}${list ? `-${list}` : ''}.${ext}`;
+    return {
+      name,
+      tmp: join(folder, `.${name}.tmp`),
+      ...(list ? { list } : {}),
+      started: false,
+      rows: 0,
+      bytes: 0,
+    };
+  };
+  const parts = platform ? { add: part('add'), remove: part('remove') } : { all: part() };
+  const header =
+    cfg.format === 'ndjson'
+      ? ''
+      : `${(platform ? PLATFORM_FILE_HEADERS[platform] : cfg.columns).map(cell).join(',')}\n`;
+  const begin = async (p: FilePart): Promise<void> => {
+    if (p.started) return;
+    p.started = true;
     await mkdir(folder, { recursive: true });
-    await writeFile(tmp, cfg.format === 'csv' ? `${cfg.columns.map(cell).join(',')}\n` : '');
+    await writeFile(p.tmp, header);
+  };
+  const write = async (p: FilePart, text: string, rows: number): Promise<void> => {
+    await begin(p);
+    if (text !== '') await appendFile(p.tmp, text);
+    p.rows += rows;
+    p.bytes += Buffer.byteLength(text);
   };
   return {
     commitsPerBatch: false,
     batchSize: cfg.batchSize,
     async send(batch) {
-      await begin();
+      let bytes = 0;
+      if (platform) {
+        const skipped: string[] = [];
+        const lines = { add: [] as string[], remove: [] as string[] };
+        for (const c of batch) {
+          const row = platformFileRows(platform, c);
+          if (row === undefined) skipped.push(c.personId);
+          else
+            lines[c.change === 'entered' ? 'add' : 'remove'].push(`${row.map(cell).join(',')}\n`);
+        }
+        for (const list of ['add', 'remove'] as const) {
+          const p = (parts as Record<string, FilePart>)[list] as FilePart;
+          if (lines[list].length === 0) continue;
+          const text = lines[list].join('');
+          await write(p, text, lines[list].length);
+          bytes += Buffer.byteLength(text);
+        }
+        const skip = new Set(skipped);
+        return {
+          accepted: batch.filter((c) => !skip.has(c.personId)).map((c) => c.personId),
+          skipped,
+          refused: [],
+          bytes,
+        };
+      }
       const text = batch
         .map((c) =>
           cfg.format === 'csv'
@@ -198,9 +215,7 @@ function fileSender(cfg: FileConfig, ctx: SyncContext): Sender {
             : `${JSON.stringify(Object.fromEntries(cfg.columns.map((col) => [col, columnValue(c, col) ?? null])))}\n`,
         )
         .join('');
-      await appendFile(tmp, text);
-      rows += batch.length;
-      bytes += Buffer.byteLength(text);
+      await write((parts as { all: FilePart }).all, text, batch.length);
       return {
         accepted: batch.map((c) => c.personId),
         refused: [],
@@ -208,27 +223,33 @@ function fileSender(cfg: FileConfig, ctx: SyncContext): Sender {
       };
     },
     async end() {
-      await begin();
-      await rename(tmp, join(folder, name));
+      const all = Object.values<FilePart>(parts);
+      // A snapshot is written even when empty; a platform's remove file only when someone left.
+      for (const p of all) if (p.list !== 'remove') await begin(p);
+      const written = all.filter((p) => p.started);
+      for (const p of written) await rename(p.tmp, join(folder, p.name));
       const manifestPath = join(folder, 'manifest.json');
       const entries = await readFile(manifestPath, 'utf8')
         .then((t) => (JSON.parse(t) as { files: ManifestEntry[] }).files)
         .catch(() => [] as ManifestEntry[]);
-      entries.push({
-        file: name,
-        audience: ctx.audience,
-        version: ctx.version,
-        kind,
-        rows,
-        bytes,
-        at: new Date().toISOString(),
-      });
+      const at = new Date().toISOString();
+      for (const p of written)
+        entries.push({
+          file: p.name,
+          audience: ctx.audience,
+          version: ctx.version,
+          kind,
+          ...(p.list ? { list: p.list } : {}),
+          rows: p.rows,
+          bytes: p.bytes,
+          at,
+        });
       const mtmp = `${manifestPath}.${ctx.runId}.tmp`;
       await writeFile(mtmp, `${JSON.stringify({ files: entries }, null, 2)}\n`);
       await rename(mtmp, manifestPath);
     },
     async abort() {
-      await rm(tmp, { force: true });
+      for (const p of Object.values<FilePart>(parts)) await rm(p.tmp, { force: true });
     },
   };
 }
@@ -260,6 +281,7 @@ function kafkaSender(cfg: KafkaConfig, ctx: SyncContext): Sender {
 }
 
 export function createSender(d: Destination, ctx: SyncContext): Sender {
+  if (isAdPlatform(d.type)) return createAdSender(d, ctx);
   switch (d.type) {
     case 'webhook':
       return webhookSender(d, d.config as WebhookConfig, ctx);

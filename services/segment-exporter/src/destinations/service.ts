@@ -8,9 +8,10 @@ import { CdpError, type Logger } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
 import type { Warehouse } from '@cdp/warehouse';
 import { lastDone } from '../runs.js';
+import { isAdPlatform } from './ad-config.js';
 import type { SecretBox } from './secrets.js';
 import { createDestinationStore, type DestinationStore, type DestinationView } from './store.js';
-import { listExportRuns, syncAudience, type ExportRun } from './sync.js';
+import { listExportRuns, refreshDue, syncAudience, type ExportRun } from './sync.js';
 
 /** After a failed sync, the schedule waits this long before the next try. */
 const RETRY_AFTER_FAILURE_MS = 60_000;
@@ -62,10 +63,15 @@ export function createDestinationService(deps: {
     secrets: deps.secrets,
     now,
   });
-  /** One sync at a time per connection in this process. */
+  /**
+   * One sync at a time per destination in this process: an ad platform's
+   * list takes one upload at a time (parallel ones fail with
+   * CONCURRENT_MODIFICATION), and a webhook or folder sees one run's
+   * batches in order.
+   */
   const running = new Map<string, Promise<ExportRun | undefined>>();
   const syncNow = (audience: string, destinationId: string): Promise<ExportRun | undefined> => {
-    const key = `${audience}\n${destinationId}`;
+    const key = destinationId;
     const before = running.get(key);
     const next = (async () => {
       await before?.catch(() => undefined);
@@ -77,6 +83,7 @@ export function createDestinationService(deps: {
           logger: deps.logger,
           ...(deps.fetch ? { fetch: deps.fetch } : {}),
           ...(deps.sleep ? { sleep: deps.sleep } : {}),
+          now,
         },
         audience,
         d,
@@ -123,6 +130,17 @@ export function createDestinationService(deps: {
           field: 'destinationId',
           message: 'destinationId is required',
         });
+      const d = await store.get(id);
+      if (isAdPlatform(d.type)) {
+        const other = (await store.connections()).find(
+          (c) => c.destinationId === id && c.audience !== audience,
+        );
+        if (other)
+          throw new CdpError('CDP_ERR_DESTINATION_INVALID', {
+            field: 'destinationId',
+            message: `${d.name} already keeps audience ${other.audience}: an ad platform list follows one audience (create another destination for another list)`,
+          });
+      }
       await store.connect(audience, id);
       // The first sync starts at once (or on the exporter's next tick); its
       // outcome is in the run history.
@@ -160,15 +178,23 @@ export function createDestinationService(deps: {
     async syncDue() {
       let ran = 0;
       for (const c of await store.connections()) {
-        if (running.has(`${c.audience}\n${c.destinationId}`)) continue;
+        if (running.has(c.destinationId)) continue;
         const done = await lastDone(wh, c.audience);
         if (!done) continue;
         const [last] = await listExportRuns(wh, c.destinationId, c.audience, 1);
-        const upToDate = last?.status === 'done' && last.audienceVersion >= done.version;
+        const upToDate =
+          (last?.status === 'done' || last?.status === 'skipped') &&
+          last.audienceVersion >= done.version;
         const waiting =
           last?.status === 'failed' &&
           now() - Date.parse(last.finishedAt ?? last.startedAt) < RETRY_AFTER_FAILURE_MS;
-        if (upToDate || waiting) continue;
+        // An ad platform's list is replaced every refreshDays (lists expire).
+        // (A replace skipped as too small waits for the audience to change.)
+        const refresh =
+          upToDate &&
+          last.status === 'done' &&
+          (await refreshDue(wh, await store.get(c.destinationId), c.audience, now()));
+        if ((upToDate && !refresh) || waiting) continue;
         try {
           await syncNow(c.audience, c.destinationId);
           ran++;

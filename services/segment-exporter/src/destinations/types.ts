@@ -5,8 +5,15 @@
  */
 import { isAbsolute } from 'node:path';
 import { CdpError } from '@cdp/core';
+import {
+  AD_PLATFORM_TYPES,
+  AD_SECRET_FIELDS,
+  isAdPlatform,
+  validateAdConfig,
+  type AdPlatformConfig,
+} from './ad-config.js';
 
-export const DESTINATION_TYPES = ['webhook', 'file', 'kafka'] as const;
+export const DESTINATION_TYPES = ['webhook', 'file', 'kafka', ...AD_PLATFORM_TYPES] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
 
 export interface WebhookConfig {
@@ -23,7 +30,13 @@ export interface WebhookConfig {
 export interface FileConfig {
   /** An absolute folder; one sub-folder per audience. */
   readonly dir: string;
-  readonly format: 'ndjson' | 'csv';
+  /**
+   * `ndjson`, `csv`, or a platform's own upload file for marketers who
+   * upload by hand: `google_customer_match` (Google's Customer Match CSV,
+   * hashed) or `meta_custom_audience` (Meta's customer list CSV, hashed);
+   * those write who entered and who left to separate files.
+   */
+  readonly format: FileFormat;
   /** Columns (csv) or fields (ndjson): person_id, change, identifier types, `traits.<name>`, `tags.<name>`. */
   readonly columns: readonly string[];
   readonly batchSize: number;
@@ -34,13 +47,22 @@ export interface KafkaConfig {
   readonly batchSize: number;
 }
 
-export type DestinationConfig = WebhookConfig | FileConfig | KafkaConfig;
+export const FILE_FORMATS = [
+  'ndjson',
+  'csv',
+  'google_customer_match',
+  'meta_custom_audience',
+] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+
+export type DestinationConfig = WebhookConfig | FileConfig | KafkaConfig | AdPlatformConfig;
 
 /** The config fields that are secrets, per type. */
 export const SECRET_FIELDS: Record<DestinationType, readonly string[]> = {
   webhook: ['secret'],
   file: [],
   kafka: [],
+  ...AD_SECRET_FIELDS,
 };
 
 const bad = (field: string, message: string): CdpError =>
@@ -73,13 +95,14 @@ export function validateConfig(
   if (typeof config !== 'object' || config === null || Array.isArray(config))
     throw bad('config', 'config must be an object');
   const c = config as Record<string, unknown>;
-  const known: Record<DestinationType, readonly string[]> = {
+  if (isAdPlatform(type)) return { type, config: validateAdConfig(type, c) };
+  const known: Record<'webhook' | 'file' | 'kafka', readonly string[]> = {
     webhook: ['url', 'secret', 'batchSize', 'timeoutMs', 'maxAttempts'],
     file: ['dir', 'format', 'columns', 'batchSize'],
     kafka: ['topic', 'batchSize'],
   };
   for (const k of Object.keys(c))
-    if (!known[type as DestinationType].includes(k))
+    if (!known[type as 'webhook' | 'file' | 'kafka'].includes(k))
       throw bad(`config.${k}`, `config.${k} is not a setting of a ${type} destination`);
   if (type === 'webhook') {
     const url = str(c['url'], 'config.url');
@@ -109,8 +132,8 @@ export function validateConfig(
     const dir = str(c['dir'], 'config.dir');
     if (!isAbsolute(dir)) throw bad('config.dir', 'config.dir must be an absolute path');
     const format = c['format'] ?? 'ndjson';
-    if (format !== 'ndjson' && format !== 'csv')
-      throw bad('config.format', 'config.format must be ndjson or csv');
+    if (typeof format !== 'string' || !(FILE_FORMATS as readonly string[]).includes(format))
+      throw bad('config.format', `config.format must be one of ${FILE_FORMATS.join(', ')}`);
     const columns = c['columns'] ?? DEFAULT_COLUMNS;
     if (
       !Array.isArray(columns) ||
@@ -122,7 +145,7 @@ export function validateConfig(
       type,
       config: {
         dir,
-        format,
+        format: format as FileFormat,
         columns: columns as string[],
         batchSize: int(c['batchSize'], 'config.batchSize', 10_000, 1, 100_000),
       },
