@@ -25,6 +25,7 @@ import {
   runsTable,
   writeMembers,
 } from './audiences.js';
+import { DESTINATIONS_USAGE, destinationsCommand } from './destinations.js';
 
 const HELP = `cdp: the customer data platform
 
@@ -55,6 +56,7 @@ Usage:
   cdp audiences members <name> [--csv]   every member's person id, one a line (--csv: person_id,entered_at)
   cdp audiences runs <name> [--limit N]  run history
   cdp audiences delete <name>      delete an audience
+${DESTINATIONS_USAGE}
   cdp attribution [--conversion E] [--from D] [--to D] [--lookback N] [--models a,b] [--classifier ga4|snowplow] [--transform t]
                                    credit per channel and model, top paths (default: Order Completed, last 30 days)
   cdp funnel <event1> <event2> ... [--window S] [--from D] [--to D]   people per step, conversion, median time
@@ -381,6 +383,12 @@ async function main(argv: string[]): Promise<number> {
         throw new Error(
           `unknown audiences command ${sub} (list, preview, apply, refresh, members, runs, delete)`,
         );
+      return 0;
+    }
+    case 'destinations': {
+      const target = await resolveTarget(values, process.env);
+      const text = await destinationsCommand(target, sub, positionals.slice(2), values);
+      process.stdout.write(`${text}\n`);
       return 0;
     }
     case 'attribution': {

@@ -5,12 +5,15 @@
  * delivers the members, signed; the connection and the run history say what
  * was sent; bad bodies are 400s naming the field, unknown ids 404s.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '@cdp/destinations';
-import { waitFor } from '@cdp/testkit';
+import { tempDir, waitFor } from '@cdp/testkit';
 import {
   adminApi,
   sendBatch,
@@ -19,6 +22,9 @@ import {
   waitForRunEvents,
 } from './e2e-scenarios.js';
 
+import { BIN } from './cli-child.js';
+
+const run$ = promisify(execFile);
 const c = usePlatform(() =>
   startTestPlatform({ CDP_TAGS_INTERVAL: '3600', CDP_AUDIENCES_TICK_MS: '3600000' }),
 );
@@ -148,4 +154,75 @@ describe('destinations through the API (all-in-one)', () => {
     });
     expect(noAudience.status).toBe(404);
   });
+
+  it('is driven from the CLI: create from a file, connect, sync, runs, delete', async () => {
+    const run = randomUUID().slice(0, 8);
+    const user = `cli-${run}`;
+    await sendBatch(c, [
+      { type: 'track', userId: user, event: 'Order Completed', properties: { run } },
+    ]);
+    await waitForRunEvents(c, run, 1);
+    const name = `cli-buyers-${run}`;
+    await adminApi(c, 'POST', '/v1/audiences', {
+      name,
+      definition: {
+        conditions: {
+          performed: {
+            event: 'Order Completed',
+            where: [{ property: 'run', op: 'eq', value: run }],
+          },
+        },
+      },
+      refresh: 'manual',
+    });
+    await adminApi(c, 'POST', `/v1/audiences/${name}/refresh`);
+    const dir = await tempDir('cdp-destinations-cli');
+    try {
+      const file = dir.join('hook.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          name: `cli hook ${run}`,
+          type: 'webhook',
+          config: { url, secret: SECRET },
+        }),
+      );
+      const created = await cdp('create', file);
+      expect(created.code, created.stderr).toBe(0);
+      const id = /: ([0-9a-f-]{36})$/.exec(created.stdout.trim())?.[1] ?? '';
+      expect(id).not.toBe('');
+      const listed = await cdp('list');
+      expect(listed.stdout).toContain(`cli hook ${run}`);
+      expect((await cdp('get', id)).stdout).toContain('****0001');
+      expect((await cdp('connect', name, id)).stdout).toContain('the first sync has started');
+      await waitFor(async () =>
+        expect((await cdp('connections', name)).stdout).toMatch(/done full, 1 added, 0 removed/),
+      );
+      expect((await cdp('sync', name, id)).stdout.trim()).toBe(
+        `${name} v1: done diff, 0 added, 0 removed, 0 failed`,
+      );
+      const runs = (await cdp('runs', id)).stdout.trim().split('\n');
+      expect(runs[0]?.split(/\s+/).slice(0, 4)).toEqual(['audience', 'version', 'status', 'mode']);
+      expect(runs).toHaveLength(4);
+      const bad = await cdp('connect', name);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('usage: cdp destinations connect <audience> <id>');
+      expect((await cdp('delete', id)).stdout.trim()).toBe(`deleted ${id}`);
+      expect((await cdp('get', id)).stderr).toContain('CDP_ERR_DESTINATION_NOT_FOUND');
+    } finally {
+      await dir.remove();
+    }
+  });
 });
+
+/** Runs `cdp destinations <args>`; answers its output and exit code (no throw on a failure). */
+async function cdp(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const env = { ...process.env, CDP_URL: c.url, CDP_ADMIN_TOKEN: c.admin };
+  try {
+    const r = await run$(process.execPath, [BIN, 'destinations', ...args], { env });
+    return { ...r, code: 0 };
+  } catch (e) {
+    const err = e as { stdout: string; stderr: string; code: number };
+    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+  }
+}
