@@ -335,6 +335,21 @@ export async function syncAudience(
     for (let i = 0; i < rows.length; i += 50_000)
       await wh.insert(T.destinationSyncState, rows.slice(i, i + 50_000));
   };
+  // A run still `running` here was cut off (this process runs one sync of a
+  // destination at a time, so its process died): it is recorded as failed,
+  // and this run sends what it left pending.
+  await wh.command(
+    `INSERT INTO ${T.exportRuns} (run_id, destination_id, audience, audience_version, status, mode,
+       started_at, finished_at, added, removed, failed, skipped, bytes, error, updated)
+     SELECT run_id, destination_id, audience, audience_version, 'failed', mode, started_at,
+       now64(3), added, removed, failed, skipped, bytes,
+       'interrupted: the exporter stopped during this sync; the next sync sent what it left pending',
+       updated + 1
+     FROM ${T.exportRuns} FINAL
+     WHERE destination_id = {d:String} AND audience = {a:String} AND status = 'running'
+       AND run_id != {run:String}`,
+    params,
+  );
   await record('running');
   let sender: ReturnType<typeof createSender> | undefined;
   try {
