@@ -175,7 +175,7 @@ async function produceUntilKilled(dir: string, fsync: string, acks: number): Pro
     await waitFor(() => {
       if (child.exitCode !== null)
         throw new Error(`producer exited early (${child.exitCode}): ${stderr}`);
-      return countLines(stdout) >= acks;
+      return countAckLines(stdout) >= acks;
     }, 30_000);
   } finally {
     child.kill('SIGKILL');
@@ -189,9 +189,15 @@ async function produceUntilKilled(dir: string, fsync: string, acks: number): Pro
   return acked;
 }
 
-function countLines(s: string): number {
+/** Whole `ack <n>` lines in `s` (the fixture also prints `ready`, which is not an ack). */
+function countAckLines(s: string): number {
   let n = 0;
-  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  for (
+    let start = 0, end = s.indexOf('\n');
+    end >= 0;
+    start = end + 1, end = s.indexOf('\n', start)
+  )
+    if (s.startsWith('ack ', start)) n++;
   return n;
 }
 
