@@ -93,6 +93,20 @@ const definition = (run: string): unknown => ({
 });
 
 describe('audience runs', () => {
+  it('an audience deleted and created again at the same clock time is there', async () => {
+    const run = randomUUID().slice(0, 8);
+    const clock = { t: Date.parse('2026-06-01T00:00:00Z') };
+    const svc = service(parts.wh, clock);
+    const name = `again-${run}`;
+    await svc.create({ name, definition: definition(run), refresh: 'manual' });
+    await svc.remove(name);
+    await expect(svc.get(name)).rejects.toMatchObject({ code: 'CDP_ERR_AUDIENCE_NOT_FOUND' });
+    await svc.create({ name, definition: definition(`${run}-2`), refresh: 'manual' });
+    expect((await svc.get(name)).definition).toEqual(definition(`${run}-2`));
+    await svc.remove(name);
+    await expect(svc.get(name)).rejects.toMatchObject({ code: 'CDP_ERR_AUDIENCE_NOT_FOUND' });
+  });
+
   it('a failed run keeps the last good membership, records why, and the next run goes on', async () => {
     const run = randomUUID().slice(0, 8);
     const w = flaky();

@@ -99,6 +99,19 @@ export function createAudienceStore(deps: {
     return row ? toStored(row) : undefined;
   };
 
+  /**
+   * The highest version any row of `name` has, deleted ones too: a
+   * definition saved after a delete must outrank the delete even when the
+   * clock has not moved on (a fixed clock, a clock set back).
+   */
+  const lastVersion = async (name: string): Promise<number> => {
+    const [row] = await wh.query<{ v: string }>(
+      `SELECT toString(max(version)) AS v FROM ${T} WHERE name = {name:String}`,
+      { name },
+    );
+    return Number(row?.v ?? 0);
+  };
+
   const get = async (name: string): Promise<StoredAudience> => {
     const found = await find(name);
     if (!found)
@@ -143,7 +156,7 @@ export function createAudienceStore(deps: {
         });
       if (mode === 'replace' && !existing) await get(name);
       const t = now();
-      const version = Math.max(t, (existing?.version ?? 0) + 1);
+      const version = Math.max(t, (await lastVersion(name)) + 1);
       const at = new Date(t).toISOString();
       await wh.insert(T, [
         {
@@ -170,7 +183,7 @@ export function createAudienceStore(deps: {
           refresh_seconds: existing.refreshSeconds,
           created_at: existing.createdAt,
           updated_at: new Date(now()).toISOString(),
-          version: Math.max(now(), existing.version + 1),
+          version: Math.max(now(), (await lastVersion(name)) + 1),
           is_deleted: 1,
         },
       ]);
