@@ -270,6 +270,17 @@ const CASES: Case[] = [
     members: ['email', 'phone'],
   },
   {
+    name: 'in_list: on the stored list, not taken off it, held without events too',
+    people: {
+      on: { events: [buy(1)], lists: ['lk-a'] },
+      quiet: { events: [], lists: ['lk-a', 'lk-b'] },
+      left: { events: [buy(1)], leftLists: ['lk-a'] },
+      other: { events: [buy(1)], lists: ['lk-b'] },
+    },
+    conditions: { in_list: 'lk-a' },
+    members: ['on', 'quiet'],
+  },
+  {
     name: 'or / not mixed: champions, or anyone who did not buy in 30 days',
     people: {
       champion: { events: [buy(1)], tags: { rfm_group: 'Champions' } },
@@ -386,6 +397,8 @@ const person: fc.Arbitrary<WorldPerson> = fc.record({
     { maxKeys: 3 },
   ),
   identifierTypes: fc.subarray(['anonymous_id', 'user_id', 'email', 'phone']),
+  lists: fc.subarray(['lk-a', 'lk-b']),
+  leftLists: fc.subarray(['lk-c']),
   merged: fc.integer({ min: 0, max: 1 }),
 });
 
@@ -490,6 +503,7 @@ const leaf: fc.Arbitrary<Condition> = fc.oneof(
   fc
     .record({ type: fc.constantFrom('exists', 'email', 'user_id') })
     .map((identifier) => ({ identifier })),
+  fc.constantFrom('lk-a', 'lk-b', 'lk-c').map((in_list) => ({ in_list })),
 );
 
 const tree: fc.Arbitrary<Condition> = fc.letrec<{ c: Condition }>((tie) => ({

@@ -5,7 +5,8 @@
  *
  * Shape: the rows the definition can look at (events of the names it
  * mentions, identify calls when it reads traits, the tags it names from
- * `person_tags`, the identifier types it names from `identities`), as one
+ * `person_tags`, the identifier types it names from `identities`, the
+ * stored lists it names from `audience_lists`), as one
  * `UNION ALL` read once, grouped by person; every condition is an aggregate
  * with a `-If` combinator over those rows (`countIf`, `minIf`, `argMaxIf`,
  * a fold over each person's
@@ -34,6 +35,8 @@ export interface AudienceTables {
   readonly personTags: string;
   readonly identities: string;
   readonly personOverrides: string;
+  /** Stored member lists (a lookalike's members), versioned rows. */
+  readonly audienceLists: string;
 }
 
 export interface CompiledAudience {
@@ -46,6 +49,8 @@ export interface CompiledAudience {
   readonly tags: readonly string[];
   /** The event names the definition reads. */
   readonly events: readonly string[];
+  /** The stored lists the definition reads. */
+  readonly lists: readonly string[];
   /** The times the conditions compare event times with (epoch ms, see `movingWindows`). */
   readonly bounds: readonly number[];
 }
@@ -68,6 +73,7 @@ class Compiler {
   readonly events = new Set<string>();
   readonly tags = new Set<string>();
   readonly idTypes = new Set<string>();
+  readonly lists = new Set<string>();
   traits = false;
   /**
    * The time span of the events the conditions look at: `[lo, hi]` over
@@ -282,6 +288,10 @@ class Compiler {
       this.reads(gapStart - before.days * DAY_MS, this.now);
       return `(countIf(${row} AND ${this.between(recent, this.now)}) > 0 AND countIf(${row} AND ${this.between(gapStart, recent, false)}) = 0 AND countIf(${row} AND ${this.between(gapStart - before.days * DAY_MS, gapStart, false)}) > 0)`;
     }
+    if ('in_list' in c) {
+      this.lists.add(c.in_list);
+      return `(countIf(src = 3 AND tag = ${this.p.str(c.in_list)}) > 0)`;
+    }
     if ('identifier' in c) {
       const t = c.identifier.type;
       const types = t === 'exists' ? ['email', 'phone'] : [t];
@@ -393,6 +403,11 @@ export function compileAudience(
        LEFT JOIN (SELECT from_one_id, into_one_id FROM ${TABLES.personOverrides} FINAL) AS o ON i.one_id = o.from_one_id
        WHERE i.id_type IN ${p.strs([...k.idTypes].sort())}${of('person_id')}`,
     );
+  if (k.lists.size > 0)
+    parts.push(
+      `SELECT ${cols(3, 'person_id')}, ${noEvent}, list AS tag, '' AS tag_value, '' AS id_type
+       FROM ${TABLES.audienceLists} FINAL WHERE list IN ${p.strs([...k.lists].sort())}${of('person_id')}`,
+    );
   // do_not_merge_across_partitions_select_final: FINAL collapses the copies
   // of an event within its monthly partition, as merges do (a redelivered
   // event has the same time, so the same partition); without it ClickHouse
@@ -409,6 +424,7 @@ SETTINGS join_use_nulls = 0, do_not_merge_across_partitions_select_final = 1`;
     readsAllEvents,
     tags: [...k.tags].sort(),
     events: [...k.events].sort(),
+    lists: [...k.lists].sort(),
     bounds: [...k.bounds],
   };
 }

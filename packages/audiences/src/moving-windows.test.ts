@@ -9,6 +9,7 @@ const TABLES = {
   personTags: 'person_tags',
   identities: 'identities',
   personOverrides: 'person_overrides',
+  audienceLists: 'audience_lists',
 };
 const T0 = Date.UTC(2026, 0, 10);
 const bounds = (c: Condition, now: number): readonly number[] =>

@@ -30,6 +30,7 @@
  *   before the gap.
  * - `identifier`: the person holds an identifier of that type (`exists`: an
  *   email or a phone).
+ * - `in_list`: the person is on the stored list of that name.
  */
 import { parseWindowDate } from '@cdp/tags';
 import type { Condition, EventMatch, NumberTest, Scalar, ValueTest, Window } from './types.js';
@@ -44,6 +45,8 @@ export interface PersonData {
   readonly tags: Readonly<Record<string, string>>;
   /** Types of the identifiers the person holds (`email`, `user_id`, ...). */
   readonly identifierTypes: readonly string[];
+  /** The stored lists the person is on (`audience_lists`). */
+  readonly lists?: readonly string[] | undefined;
 }
 
 export interface PersonEvent {
@@ -278,6 +281,7 @@ export function evaluate(c: Condition, p: PersonData, now: number): boolean {
       times.some((t) => t >= gapStart - before.days * DAY_MS && t < gapStart)
     );
   }
+  if ('in_list' in c) return (p.lists ?? []).includes(c.in_list);
   if ('identifier' in c) {
     const t = c.identifier.type;
     return t === 'exists'

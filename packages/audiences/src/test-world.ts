@@ -24,6 +24,10 @@ export interface WorldPerson {
   readonly events: readonly WorldEvent[];
   readonly tags?: Record<string, string>;
   readonly identifierTypes?: readonly string[];
+  /** The stored lists the person is on (`audience_lists`). */
+  readonly lists?: readonly string[];
+  /** Lists the person was on and was taken off (a row, then a deleted row of a later version). */
+  readonly leftLists?: readonly string[];
   /** How many other one_ids were merged into this person (their events carry `stamp` 1..n). */
   readonly merged?: number;
 }
@@ -40,6 +44,7 @@ export async function storeWorld(
   const tags: Record<string, unknown>[] = [];
   const identities: Record<string, unknown>[] = [];
   const overrides: Record<string, unknown>[] = [];
+  const lists: Record<string, unknown>[] = [];
   const seen = new Map<string, PersonData>();
   for (const [key, p] of Object.entries(people)) {
     const id = `${prefix}${key}`;
@@ -77,6 +82,21 @@ export async function storeWorld(
         version: 1,
       }),
     );
+    const listRow = (list: string, version: number, deleted: number): void =>
+      void lists.push({
+        list,
+        person_id: id,
+        score: 0,
+        rank: 1,
+        computed_at: iso(0),
+        version,
+        is_deleted: deleted,
+      });
+    for (const l of p.lists ?? []) listRow(l, 1, 0);
+    for (const l of p.leftLists ?? []) {
+      listRow(l, 1, 0);
+      listRow(l, 2, 1);
+    }
     seen.set(id, {
       events: evs.map((e) => ({
         type: e.type,
@@ -88,11 +108,13 @@ export async function storeWorld(
       })),
       tags: { ...(p.tags ?? {}) },
       identifierTypes: [...(p.identifierTypes ?? [])],
+      lists: [...(p.lists ?? [])],
     });
   }
   if (events.length > 0) await wh.insert(TABLES.events, events);
   if (tags.length > 0) await wh.insert(TABLES.personTags, tags);
   if (identities.length > 0) await wh.insert(TABLES.identities, identities);
   if (overrides.length > 0) await wh.insert(TABLES.personOverrides, overrides);
+  if (lists.length > 0) await wh.insert(TABLES.audienceLists, lists);
   return seen;
 }

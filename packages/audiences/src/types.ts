@@ -107,6 +107,8 @@ export type Condition =
       };
     }
   | { readonly in_audience: string }
+  /** The person is on the stored list of that name (`audience_lists`: a lookalike's members). */
+  | { readonly in_list: string }
   | { readonly identifier: { readonly type: string } };
 
 /** Every kind of condition, by its key. */
@@ -122,6 +124,7 @@ export const CONDITION_KINDS = [
   'stopped',
   'restarted',
   'in_audience',
+  'in_list',
   'identifier',
 ] as const;
 export type ConditionKind = (typeof CONDITION_KINDS)[number];

@@ -264,6 +264,11 @@ class Walker {
         this.audiences.add(body);
         return;
       }
+      case 'in_list': {
+        if (typeof body !== 'string' || !NAME_RE.test(body))
+          throw invalid(p, 'must be the name of a list (lower-case letters, digits, _ . -)');
+        return;
+      }
       case 'identifier': {
         const o = object(body, p, ['type']);
         const type = str(o['type'], `${p}.type`);

@@ -167,6 +167,40 @@ export function runSummary(name: string, r: AudienceRun): string {
   return `${name}: version ${r.version} ${r.status}, ${r.size} member(s), ${r.entered} entered, ${r.exited} exited (${r.durationMs} ms${how})`;
 }
 
+/** What `POST /v1/audiences/:name/lookalike` answers, as the CLI reads it. */
+export interface LookalikeAnswer {
+  readonly audience: { readonly name: string };
+  readonly lookalike: {
+    readonly seedAudience: string;
+    readonly ratio: number;
+    readonly seedSize: number;
+    readonly eligible: number;
+    readonly selected: number;
+    readonly exclude: readonly string[];
+    readonly model: {
+      readonly iterations: number;
+      readonly topWeights: readonly { readonly column: string; readonly weight: number }[];
+    };
+    readonly ms: { readonly total: number };
+  };
+  readonly run: AudienceRun;
+}
+
+/** `cdp audiences lookalike` output: what was built, what weighs most, and the first run. */
+export function lookalikeText(r: LookalikeAnswer): string {
+  const l = r.lookalike;
+  const pct = Math.round(l.ratio * 1000) / 10;
+  const lines = [
+    `built ${r.audience.name}: the ${pct}% of ${l.eligible} eligible people most like ${l.seedAudience} (${l.seedSize} seed members with data${l.exclude.length > 0 ? `, excluding ${l.exclude.join(', ')}` : ''}): ${l.selected} people (${l.ms.total} ms, ${l.model.iterations} Newton iterations)`,
+    `weighs most: ${l.model.topWeights
+      .slice(0, 5)
+      .map((w) => `${w.column} ${w.weight > 0 ? '+' : ''}${w.weight.toFixed(2)}`)
+      .join(', ')}`,
+    runSummary(r.audience.name, r.run),
+  ];
+  return lines.join('\n');
+}
+
 /** `cdp audiences preview` output: size, by channel and RFM group, the sample. */
 export function previewText(r: {
   size: number;

@@ -19,11 +19,13 @@ import {
   applyAudience,
   audiencesInFile,
   audiencesTable,
+  lookalikeText,
   previewBody,
   previewText,
   runSummary,
   runsTable,
   writeMembers,
+  type LookalikeAnswer,
 } from './audiences.js';
 import { DESTINATIONS_USAGE, destinationsCommand } from './destinations.js';
 
@@ -56,6 +58,8 @@ Usage:
   cdp audiences members <name> [--csv]   every member's person id, one a line (--csv: person_id,entered_at)
   cdp audiences runs <name> [--limit N]  run history
   cdp audiences delete <name>      delete an audience
+  cdp audiences lookalike <seed> --ratio 0.05 [--exclude a,b] [--name N] [--seed S]
+                                   build (or rebuild) an audience of the people most like the seed's members
 ${DESTINATIONS_USAGE}
   cdp attribution [--conversion E] [--from D] [--to D] [--lookback N] [--models a,b] [--classifier ga4|snowplow] [--transform t]
                                    credit per channel and model, top paths (default: Order Completed, last 30 days)
@@ -106,6 +110,9 @@ async function main(argv: string[]): Promise<number> {
       start: { type: 'string' },
       end: { type: 'string' },
       limit: { type: 'string' },
+      ratio: { type: 'string' },
+      exclude: { type: 'string' },
+      seed: { type: 'string' },
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
       full: { type: 'boolean' },
@@ -376,12 +383,33 @@ async function main(argv: string[]): Promise<number> {
         );
         if (values.json) pretty(r.runs);
         else process.stdout.write(`${runsTable(r.runs)}\n`);
+      } else if (sub === 'lookalike') {
+        const usage =
+          'cdp audiences lookalike <seed> --ratio 0.05 [--exclude a,b] [--name N] [--seed S]';
+        const path = `${audiencePath(arg, usage)}/lookalike`;
+        if (values.ratio === undefined) throw new Error(`usage: ${usage}`);
+        const num = (v: string): number | string => (Number.isFinite(Number(v)) ? Number(v) : v);
+        const r = await api<LookalikeAnswer>(target, 'POST', path, {
+          ratio: num(values.ratio),
+          ...(values.exclude !== undefined
+            ? {
+                exclude: values.exclude
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean),
+              }
+            : {}),
+          ...(values.name !== undefined ? { name: values.name } : {}),
+          ...(values.seed !== undefined ? { seed: num(values.seed) } : {}),
+        });
+        if (values.json) pretty(r);
+        else process.stdout.write(`${lookalikeText(r)}\n`);
       } else if (sub === 'delete') {
         await api(target, 'DELETE', audiencePath(arg, 'cdp audiences delete <name>'));
         process.stdout.write(`deleted ${arg ?? ''}\n`);
       } else
         throw new Error(
-          `unknown audiences command ${sub} (list, preview, apply, refresh, members, runs, delete)`,
+          `unknown audiences command ${sub} (list, preview, apply, refresh, members, runs, delete, lookalike)`,
         );
       return 0;
     }

@@ -251,6 +251,69 @@ describe('cdp audiences (built CLI, all-in-one)', () => {
     expect((await adminApi(c, 'GET', `/v1/audiences/${bags}`)).status).toBe(404);
   });
 
+  it('lookalike: builds an audience of the people most like a seed, through the API and the CLI', async () => {
+    const run = randomUUID().slice(0, 8);
+    const orders: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) orders[`s${i}`] = 'shoes';
+    for (let i = 0; i < 28; i++) orders[`o${i}`] = i % 2 === 0 ? 'bags' : 'hats';
+    const ids = await buyers(run, orders);
+    const seed = `shoes-${run}`;
+    expect(
+      (
+        await cdp(
+          'apply',
+          await file('seed.json', {
+            name: seed,
+            definition: { conditions: bought('shoes', run) },
+            refresh: 'manual',
+          }),
+        )
+      ).code,
+    ).toBe(0);
+    expect((await cdp('refresh', seed)).stdout).toContain(`${seed}: version 1 done, 12 member(s)`);
+
+    const bad = await adminApi(c, 'POST', `/v1/audiences/${seed}/lookalike`, { ratio: 2 });
+    expect(bad.status).toBe(400);
+    expect(bad.json).toMatchObject({ code: 'CDP_ERR_AUDIENCE_INVALID', field: 'ratio' });
+    const unauth = await fetch(`${c.apiUrl}/v1/audiences/${seed}/lookalike`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ratio: 0.1 }),
+    });
+    expect(unauth.status).toBe(401);
+
+    const name = `like-${run}`;
+    const built = await cdp('lookalike', seed, '--ratio', '0.1', '--name', name);
+    expect(built.code, built.stderr).toBe(0);
+    const m =
+      /^built (\S+): the 10% of (\d+) eligible people most like (\S+) \(12 seed members with data\): (\d+) people /.exec(
+        built.stdout,
+      );
+    expect(m?.slice(1, 4)).toEqual([name, expect.stringMatching(/^\d+$/), seed]);
+    const eligible = Number(m?.[2]);
+    const selected = Number(m?.[4]);
+    expect(selected).toBe(Math.ceil(0.1 * eligible));
+    expect(built.stdout).toContain('weighs most: ');
+    expect(built.stdout).toContain(
+      `${name}: version 1 done, ${selected} member(s), ${selected} entered, 0 exited`,
+    );
+
+    const got = await adminApi<{
+      audience: { definition: unknown; size: number; lookalike: { seedAudience: string } };
+    }>(c, 'GET', `/v1/audiences/${name}`);
+    expect(got.json.audience).toMatchObject({
+      definition: { conditions: { in_list: name } },
+      size: selected,
+      lookalike: { seedAudience: seed },
+    });
+    const members = (await cdp('members', name)).stdout.trim().split('\n');
+    expect(members.length).toBe(selected);
+    const seedIds = Object.entries(ids)
+      .filter(([u]) => u.startsWith('s'))
+      .map(([, p]) => p);
+    expect(members.filter((p) => seedIds.includes(p))).toEqual([]);
+  });
+
   it('a bad file: exits 1 naming the file, the audience and the path in its definition', async () => {
     const run = randomUUID().slice(0, 8);
     const good = `good-${run}`;

@@ -55,6 +55,12 @@ export const TABLES = {
   audienceCandidates: 'audience_candidates',
   /** Audiences: one row per person entering or exiting, by version. */
   audienceMembers: 'audience_members',
+  /** Audiences: stored member lists (a lookalike's members), read by `in_list` conditions. */
+  audienceLists: 'audience_lists',
+  /** Audiences: one row per lookalike built (what it was built from, how, and what it found). */
+  lookalikeBuilds: 'lookalike_builds',
+  /** Audiences: a lookalike build's per-person features (scratch, TTL one day). */
+  lookalikeFeatures: 'lookalike_features',
   /** Audiences: run history. */
   audienceRuns: 'audience_runs',
   /** Destinations: where audiences are delivered (secrets encrypted). */

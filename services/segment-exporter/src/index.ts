@@ -21,6 +21,13 @@ export {
   type MembersPage,
   type PreviewAnswer,
 } from './service.js';
+export {
+  buildLookalike,
+  parseLookalikeRequest,
+  MAX_LOOKALIKE_RATIO,
+  type LookalikeReport,
+  type LookalikeRequest,
+} from './lookalike.js';
 export { createAudienceScheduler, type AudienceScheduler } from './scheduler.js';
 export { audiencesConfigSchema, type AudiencesConfig } from './config.js';
 export { createRemoteRefresh } from './remote.js';

@@ -212,7 +212,8 @@ async function canIncrement(
  * `at`: the people of events loaded since (less `LOAD_MARGIN_MS`), of events
  * whose time one of `windows` holds, of merges, splits and deletes since
  * (the ids before and after), and whose tags among `tags` changed since
- * (less `TAG_MARGIN_MS`). Answers how many.
+ * (less `TAG_MARGIN_MS`), and whose rows of the stored `lists` were
+ * written since (a lookalike rebuilt). Answers how many.
  */
 async function writeCandidates(
   wh: Warehouse,
@@ -221,6 +222,7 @@ async function writeCandidates(
   windows: ReadonlyArray<readonly [number, number]>,
   events: readonly string[],
   tags: readonly string[],
+  lists: readonly string[],
 ): Promise<number> {
   const params: Record<string, unknown> = {
     ...p,
@@ -228,6 +230,7 @@ async function writeCandidates(
     tagSince: prevAt - TAG_MARGIN_MS,
     events: [...events],
     tags: [...tags],
+    lists: [...lists],
   };
   const ts = (name: string): string => `fromUnixTimestamp64Milli({${name}:Int64}, 'UTC')`;
   const ids = [
@@ -260,6 +263,12 @@ async function writeCandidates(
     persons.push(
       `SELECT person_id FROM ${T.personTags}
        WHERE tag IN {tags:Array(String)} AND computed_at >= ${ts('tagSince')}`,
+    );
+  // Every row of a list, deleted ones too (no FINAL): one who left it is evaluated, and leaves.
+  if (lists.length > 0)
+    persons.push(
+      `SELECT person_id FROM ${T.audienceLists}
+       WHERE list IN {lists:Array(String)} AND computed_at >= ${ts('tagSince')}`,
     );
   await wh.command(
     `INSERT INTO ${T.audienceCandidates} (audience, version, person_id)
@@ -387,7 +396,15 @@ export async function runAudience(
         );
       }
       if (windows && done) {
-        evaluated = await writeCandidates(wh, p, Number(done.at_ms), windows, q.events, q.tags);
+        evaluated = await writeCandidates(
+          wh,
+          p,
+          Number(done.at_ms),
+          windows,
+          q.events,
+          q.tags,
+          q.lists,
+        );
         const candidates = `(SELECT person_id FROM ${T.audienceCandidates} WHERE audience = {a:String} AND version = {v:UInt64})`;
         const some = compileAudience(resolved, at, TABLES, { persons: candidates });
         await wh.command(

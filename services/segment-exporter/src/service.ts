@@ -4,6 +4,13 @@ import { compileAudience, validateAudience } from '@cdp/audiences';
 import { TABLES, type Warehouse } from '@cdp/warehouse';
 import { createAudienceStore, type AudienceStore, type StoredAudience } from './store.js';
 import { lastDone, listRuns, runAudience, sweepSnapshots, type AudienceRun } from './runs.js';
+import {
+  buildLookalike,
+  isLookalikeAudience,
+  lastLookalikeReport,
+  parseLookalikeRequest,
+  type LookalikeReport,
+} from './lookalike.js';
 
 const T = TABLES;
 const SAMPLE = 20;
@@ -15,6 +22,8 @@ export interface AudienceView extends StoredAudience {
   /** When the last good run finished (null before the first): never a run still going. */
   readonly computedAt: string | null;
   readonly lastRun: AudienceRun | null;
+  /** A lookalike audience's last build (absent for other audiences). */
+  readonly lookalike?: LookalikeReport;
 }
 
 export interface PreviewAnswer {
@@ -51,6 +60,15 @@ export interface AudienceService {
   refresh(name: string): Promise<AudienceRun>;
   /** Runs every audience whose refresh interval has passed (the schedule's tick). */
   runDue(): Promise<number>;
+  /**
+   * Builds (or rebuilds) a lookalike of the audience `name` from a body
+   * `{ratio, exclude?, name?, seed?, refresh?}`, saves its audience and runs
+   * it; answers when its members are there.
+   */
+  lookalike(
+    name: string,
+    body: unknown,
+  ): Promise<{ audience: AudienceView; lookalike: LookalikeReport; run: AudienceRun }>;
 }
 
 export interface AudienceServiceDeps {
@@ -128,12 +146,17 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
   };
 
   const view = async (a: StoredAudience): Promise<AudienceView> => {
-    const [done, [last]] = await Promise.all([lastDone(wh, a.name), listRuns(wh, a.name, 1)]);
+    const [done, [last], lookalike] = await Promise.all([
+      lastDone(wh, a.name),
+      listRuns(wh, a.name, 1),
+      isLookalikeAudience(a) ? lastLookalikeReport(wh, a.name) : undefined,
+    ]);
     return {
       ...a,
       size: done?.size ?? 0,
       computedAt: done?.finishedAt ?? null,
       lastRun: last ?? null,
+      ...(lookalike ? { lookalike } : {}),
     };
   };
 
@@ -273,6 +296,18 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
       const run = await runLocal(name, 'manual');
       await sweep();
       return run;
+    },
+    async lookalike(name, body) {
+      const req = parseLookalikeRequest(name, body);
+      const built = await buildLookalike(
+        { warehouse: wh, store, logger: deps.logger, now },
+        name,
+        req,
+      );
+      const run = deps.remoteRefresh
+        ? await deps.remoteRefresh(built.audience.name)
+        : await runLocal(built.audience.name, 'manual');
+      return { audience: await view(built.audience), lookalike: built.report, run };
     },
     async runDue() {
       let ran = 0;

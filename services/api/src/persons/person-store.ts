@@ -131,6 +131,8 @@ const TAG_TABLES = [
   TABLES.audienceCandidates,
   TABLES.exportPending,
   TABLES.audienceMembers,
+  TABLES.audienceLists,
+  TABLES.lookalikeFeatures,
 ];
 
 /**

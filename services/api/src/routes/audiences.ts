@@ -47,7 +47,7 @@ function membersCsv(service: AudienceService, name: string): Readable {
  * Audiences, behind the admin token: definitions (a bad one is a 400 naming
  * the path in the tree), a preview of a definition not saved (size, a
  * sample, by channel and RFM group), members page by page or as CSV, the
- * run history and a run on demand (answers when done).
+ * run history, a run on demand (answers when done) and lookalikes.
  */
 export function registerAudienceRoutes(admin: FastifyInstance, ctx: ApiContext): void {
   admin.get('/v1/audiences', ANALYTICS_READ, async () => ({
@@ -100,6 +100,11 @@ export function registerAudienceRoutes(admin: FastifyInstance, ctx: ApiContext):
   admin.post<NameParams>('/v1/audiences/:name/refresh', async (req) => ({
     run: await serviceOf(ctx).refresh(req.params.name),
   }));
+  // A new audience of the people most like this one's members (201: it
+  // was saved and has run; posting again with the same name rebuilds it).
+  admin.post<NameParams>('/v1/audiences/:name/lookalike', async (req, reply) =>
+    reply.code(201).send(await serviceOf(ctx).lookalike(req.params.name, jsonBody(req))),
+  );
 }
 
 export const audiencesArea: ApiArea = { name: 'audiences', register: registerAudienceRoutes };
