@@ -278,3 +278,13 @@ export function pathsTable(r: {
 }): string {
   return numberTable(r.edges.map((e) => ({ source: e.source, target: e.target, count: e.count })));
 }
+
+/** A JSON file's content; a missing argument or a bad file is an error naming it (`usage` says what was expected). */
+export async function readJsonFile(file: string | undefined, usage: string): Promise<unknown> {
+  if (!file) throw new Error(`usage: ${usage}`);
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch (e) {
+    throw new Error(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -28,6 +28,7 @@ import {
   type LookalikeAnswer,
 } from './audiences.js';
 import { DESTINATIONS_USAGE, destinationsCommand } from './destinations.js';
+import { METRICS_USAGE, alertsCommand, metricsCommand } from './metrics.js';
 
 const HELP = `cdp: the customer data platform
 
@@ -61,6 +62,7 @@ Usage:
   cdp audiences lookalike <seed> --ratio 0.05 [--exclude a,b] [--name N] [--seed S]
                                    build (or rebuild) an audience of the people most like the seed's members
 ${DESTINATIONS_USAGE}
+${METRICS_USAGE}
   cdp attribution [--conversion E] [--from D] [--to D] [--lookback N] [--models a,b] [--classifier ga4|snowplow] [--transform t]
                                    credit per channel and model, top paths (default: Order Completed, last 30 days)
   cdp funnel <event1> <event2> ... [--window S] [--from D] [--to D]   people per step, conversion, median time
@@ -113,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
       ratio: { type: 'string' },
       exclude: { type: 'string' },
       seed: { type: 'string' },
+      interval: { type: 'string' },
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
       full: { type: 'boolean' },
@@ -411,6 +414,22 @@ async function main(argv: string[]): Promise<number> {
         throw new Error(
           `unknown audiences command ${sub} (list, preview, apply, refresh, members, runs, delete, lookalike)`,
         );
+      return 0;
+    }
+    case 'metrics':
+    case 'alerts': {
+      const target = await resolveTarget(values, process.env);
+      const run = cmd === 'metrics' ? metricsCommand : alertsCommand;
+      const text = await run(target, sub, positionals.slice(2), {
+        json: values.json,
+        from: values.from,
+        to: values.to,
+        interval: values.interval,
+        by: values.by,
+        steps: values.steps,
+        limit: values.limit,
+      });
+      process.stdout.write(`${text}\n`);
       return 0;
     }
     case 'destinations': {

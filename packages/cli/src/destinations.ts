@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { api, table, type ApiTarget } from './api-client.js';
+import { api, readJsonFile, table, type ApiTarget } from './api-client.js';
 
 /** An export run as the API answers it. */
 export interface ExportRunView {
@@ -66,14 +65,7 @@ export function exportRunSummary(r: ExportRunView | null): string {
   return `${r.audience} v${r.audienceVersion}: ${r.status}${how}, ${r.added} added, ${r.removed} removed, ${r.failed} failed${skipped}${error}`;
 }
 
-const readJson = async (file: string | undefined, usage: string): Promise<unknown> => {
-  if (!file) throw new Error(`usage: ${usage}`);
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as unknown;
-  } catch (e) {
-    throw new Error(`${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-};
+const readJson = readJsonFile;
 
 const need = (v: string | undefined, usage: string): string => {
   if (!v) throw new Error(`usage: cdp destinations ${usage}`);

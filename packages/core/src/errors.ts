@@ -134,6 +134,18 @@ export const ERROR_CATALOGUE = {
   CDP_ERR_DESTINATION_INVALID: { statusCode: 400, message: 'The destination is not valid' },
   CDP_ERR_DESTINATION_NOT_FOUND: { statusCode: 404, message: 'No destination with this id' },
   CDP_ERR_EXPORT_FAILED: { statusCode: 502, message: 'The delivery to the destination failed' },
+  // Metrics and alerts
+  CDP_ERR_METRIC_INVALID: {
+    statusCode: 400,
+    message: 'The metric definition or query is not valid',
+  },
+  CDP_ERR_METRIC_NOT_FOUND: { statusCode: 404, message: 'No metric with this name' },
+  CDP_ERR_METRIC_EXISTS: {
+    statusCode: 409,
+    message: 'A metric with this name exists (use PUT to change it)',
+  },
+  CDP_ERR_ALERT_INVALID: { statusCode: 400, message: 'The alert rule is not valid' },
+  CDP_ERR_ALERT_NOT_FOUND: { statusCode: 404, message: 'No alert with this id' },
   CDP_ERR_CONFIG_INVALID: { statusCode: 500, message: 'The configuration is not valid' },
   CDP_ERR_INTERNAL: { statusCode: 500, message: 'Internal error' },
 } as const satisfies Record<string, { statusCode: number; message: string }>;

@@ -49,6 +49,13 @@ import {
   loadSecretBox,
   type AudiencesConfig,
 } from '@cdp/segment-exporter';
+import {
+  createAlertScheduler,
+  createAlertService,
+  createMetricsService,
+  metricsConfigSchema,
+  type MetricsConfig,
+} from '@cdp/metrics-service';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -62,7 +69,8 @@ export type RunnerConfig = IngestConfig &
   LoaderConfig &
   IdentityConfig &
   TagEngineConfig &
-  AudiencesConfig;
+  AudiencesConfig &
+  MetricsConfig;
 
 export const runnerConfigSchema = mergeConfigSchemas(
   mergeConfigSchemas(
@@ -77,7 +85,7 @@ export const runnerConfigSchema = mergeConfigSchemas(
   ),
   mergeConfigSchemas(
     mergeConfigSchemas(identityConfigSchema, tagEngineConfigSchema),
-    audiencesConfigSchema,
+    mergeConfigSchemas(audiencesConfigSchema, metricsConfigSchema),
   ),
 ) as JSONSchemaType<RunnerConfig>;
 
@@ -262,15 +270,29 @@ export async function startPlatform(
       logger: logger.child({ component: 'audiences' }),
       fullEveryMs: config.CDP_AUDIENCES_FULL_EVERY_S * 1000,
     });
+    const secrets = await loadSecretBox({
+      envKey: config.CDP_SECRETS_KEY,
+      dataDir: config.CDP_DATA_DIR,
+    });
     const destinations = createDestinationService({
       warehouse: audienceWarehouse,
       bus,
-      secrets: await loadSecretBox({
-        envKey: config.CDP_SECRETS_KEY,
-        dataDir: config.CDP_DATA_DIR,
-      }),
+      secrets,
       logger: logger.child({ component: 'destinations' }),
       audienceExists: (name) => audiences.get(name),
+    });
+    // Metrics read the per-minute states the warehouse keeps; alerts are
+    // evaluated here on a schedule (the one active evaluator: a lease in the
+    // warehouse), notifications signed with a secret sealed like destinations'.
+    const metrics = createMetricsService({
+      warehouse: audienceWarehouse,
+      conversionEvent: config.CDP_METRICS_CONVERSION_EVENT,
+    });
+    const alerts = createAlertService({
+      warehouse: audienceWarehouse,
+      metrics,
+      secrets,
+      logger: logger.child({ component: 'alerts' }),
     });
     await registerApi(app, {
       bus,
@@ -287,6 +309,8 @@ export async function startPlatform(
       tags: tags?.service,
       audiences,
       destinations,
+      metrics,
+      alerts,
     });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     stack.push({ name: 'http', close: () => app.close() });
@@ -304,6 +328,15 @@ export async function startPlatform(
       });
       scheduler.start();
       stack.push({ name: 'audience-schedule', close: () => scheduler.stop() });
+    }
+    if (config.CDP_ALERTS_ENABLED) {
+      const alertSchedule = createAlertScheduler({
+        alerts,
+        intervalMs: config.CDP_ALERTS_INTERVAL_MS,
+        logger: logger.child({ component: 'alerts' }),
+      });
+      alertSchedule.start();
+      stack.push({ name: 'alert-schedule', close: () => alertSchedule.stop() });
     }
     const port = (app.server.address() as { port: number }).port;
     const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST}:${port}`;

@@ -30,6 +30,27 @@ function loadDir(dir: string): Record<string, unknown>[] {
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>);
 }
 
+/**
+ * The dotted path of what an ajv error is about (`/where/0/op` ->
+ * `where[0].op`), naming the missing or unknown property; '' for the root.
+ */
+export function ajvErrorField(e: ErrorObject): string {
+  let path = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('')
+    .replace(/^\./, '');
+  const extra =
+    e.keyword === 'required'
+      ? String((e.params as { missingProperty: string }).missingProperty)
+      : e.keyword === 'additionalProperties'
+        ? String((e.params as { additionalProperty: string }).additionalProperty)
+        : undefined;
+  if (extra !== undefined) path = path === '' ? extra : `${path}.${extra}`;
+  return path;
+}
+
 /** Turns the first ajv error into a problem naming the field, with a stable code. */
 export function toProblem(e: ErrorObject): SchemaProblem {
   const base = e.instancePath.replace(/^\//, '').replace(/\//g, '.');

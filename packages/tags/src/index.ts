@@ -13,8 +13,8 @@ export {
   ruleReferences,
   parseWindowDate,
 } from './validate.js';
-export { SqlParams, DAY_MS, pathArgs } from './params.js';
-export { buildFactsSelect, purchaseKey, factKey } from './facts.js';
+export { SqlParams, DAY_MS, pathArgs, PropertyColumns } from './params.js';
+export { buildFactsSelect, purchaseKey, factKey, filterSql } from './facts.js';
 export {
   buildRankInputsSelect,
   buildScoresSelect,

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { CdpError } from '@cdp/core';
-import { SCHEMAS_DIR } from '@cdp/schemas';
+import { SCHEMAS_DIR, ajvErrorField } from '@cdp/schemas';
 import { outputsOf } from './builtins.js';
 import type { RuleCondition, TagDefinition } from './types.js';
 
@@ -27,24 +27,7 @@ function schemaValidator(): ValidateFunction {
   return compiled;
 }
 
-/** `/computed/where/0/op` -> `computed.where[0].op`. */
-function fieldOf(e: ErrorObject): string {
-  let path = e.instancePath
-    .split('/')
-    .slice(1)
-    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
-    .join('')
-    .replace(/^\./, '');
-  if (e.keyword === 'required') {
-    const missing = String((e.params as { missingProperty: string }).missingProperty);
-    path = path === '' ? missing : `${path}.${missing}`;
-  }
-  if (e.keyword === 'additionalProperties') {
-    const extra = String((e.params as { additionalProperty: string }).additionalProperty);
-    path = path === '' ? extra : `${path}.${extra}`;
-  }
-  return path;
-}
+const fieldOf = ajvErrorField;
 
 function invalid(field: string, message: string): CdpError {
   return new CdpError('CDP_ERR_TAG_INVALID', { field, message: `${field}: ${message}` });

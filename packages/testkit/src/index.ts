@@ -6,6 +6,7 @@ export { freePort } from './free-port.js';
 export { tempDir, tempDirSync, type TempDir } from './temp-dir.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
 export { fcParameters, fcSeed } from './fast-check.js';
+export { refusal } from './refusal.js';
 // The front itself (clickhouse-front.ts) loads chDB: it runs in its own process.
 export { spawnClickHouseFront, type SpawnedClickHouseFront } from './spawn-clickhouse-front.js';
 

@@ -61,6 +61,18 @@ export const TABLES = {
   lookalikeBuilds: 'lookalike_builds',
   /** Audiences: a lookalike build's per-person features (scratch, TTL one day). */
   lookalikeFeatures: 'lookalike_features',
+  /** Metrics: per-minute aggregate states of every event (a materialized view on events). */
+  metricsMinute: 'metrics_minute',
+  /** Metrics: users' own metric definitions, versioned. */
+  metricDefinitions: 'metric_definitions',
+  /** Alerts: rules, versioned. */
+  alerts: 'alerts',
+  /** Alerts: each rule's state per breakdown value. */
+  alertState: 'alert_state',
+  /** Alerts: every transition and its notification. */
+  alertEvents: 'alert_events',
+  /** Alerts: which process is the active evaluator. */
+  alertLeases: 'alert_leases',
   /** Audiences: run history. */
   audienceRuns: 'audience_runs',
   /** Destinations: where audiences are delivered (secrets encrypted). */

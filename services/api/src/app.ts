@@ -17,6 +17,7 @@ import { sqlArea } from './routes/sql.js';
 import { tagsArea } from './routes/tags.js';
 import { audiencesArea } from './routes/audiences.js';
 import { destinationsArea } from './routes/destinations.js';
+import { metricsArea } from './routes/metrics.js';
 
 /** The areas every API serves; more are added with `ApiDeps.extraAreas`. */
 export const API_AREAS: readonly ApiArea[] = [
@@ -27,6 +28,7 @@ export const API_AREAS: readonly ApiArea[] = [
   tagsArea,
   audiencesArea,
   destinationsArea,
+  metricsArea,
 ];
 
 /** The default cap on a request body: ingest's default (4 x its 500 KiB batch limit). */

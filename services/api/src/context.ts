@@ -5,6 +5,7 @@ import type { IdentityRules } from '@cdp/identity';
 import type { SourceRegistry } from '@cdp/sources';
 import type { TagService } from '@cdp/tag-store';
 import type { AudienceService, DestinationService } from '@cdp/segment-exporter';
+import type { AlertService, MetricsService } from '@cdp/metrics-service';
 import type { ReadonlyQueryLimits, Warehouse } from '@cdp/warehouse';
 
 export interface ApiDeps {
@@ -33,6 +34,10 @@ export interface ApiDeps {
   readonly audiences?: AudienceService | undefined;
   /** Destinations of audiences and their syncs (absent: the destination routes answer 404). */
   readonly destinations?: DestinationService | undefined;
+  /** Metric definitions and series (absent: the metric routes answer 404). */
+  readonly metrics?: MetricsService | undefined;
+  /** Alert rules (absent: the alert routes answer 404). */
+  readonly alerts?: AlertService | undefined;
   /** Areas mounted after the built-in ones (sources, sql, persons, analytics, tags). */
   readonly extraAreas?: readonly ApiArea[];
 }

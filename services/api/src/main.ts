@@ -14,6 +14,7 @@ import {
   createRemoteRefresh,
   loadSecretBox,
 } from '@cdp/segment-exporter';
+import { createAlertService, createMetricsService } from '@cdp/metrics-service';
 import { openWarehouse } from '@cdp/warehouse';
 import { buildApiApp } from './app.js';
 import { adhocLaneFrom, loadApiConfig, sqlLimitsFrom } from './config.js';
@@ -40,6 +41,13 @@ const audiences = createAudienceService({
     adminToken: creds.adminToken,
   }),
 });
+// Metric series and alert rules are read and written here; the alerts'
+// schedule runs in the metrics service (services/metrics).
+const secrets = await loadSecretBox({
+  envKey: config.CDP_SECRETS_KEY,
+  dataDir: config.CDP_DATA_DIR,
+});
+const metrics = createMetricsService({ warehouse });
 const app = await buildApiApp({
   bus,
   warehouse,
@@ -66,11 +74,13 @@ const app = await buildApiApp({
   destinations: createDestinationService({
     warehouse,
     bus,
-    secrets: await loadSecretBox({ envKey: config.CDP_SECRETS_KEY, dataDir: config.CDP_DATA_DIR }),
+    secrets,
     logger,
     audienceExists: (name) => audiences.get(name),
     syncHere: false,
   }),
+  metrics,
+  alerts: createAlertService({ warehouse, metrics, secrets, logger }),
 });
 await app.listen({ port: config.CDP_API_PORT, host: config.CDP_API_HOST });
 

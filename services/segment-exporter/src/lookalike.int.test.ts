@@ -5,7 +5,8 @@
  * rebuild is deterministic and a smaller one makes the dropped people leave.
  */
 import { describe, expect, it } from 'vitest';
-import { createLogger, isCdpError } from '@cdp/core';
+import { createLogger } from '@cdp/core';
+import { refusal } from '@cdp/testkit';
 import { TABLES } from '@cdp/warehouse';
 import { useRealParts } from './test-parts.js';
 import { createAudienceService, type AudienceService } from './service.js';
@@ -132,16 +133,6 @@ const listOf = async (name: string): Promise<string[]> =>
 const membersOf = async (svc: AudienceService, name: string): Promise<string[]> =>
   (await svc.members(name, undefined, 10_000)).members.map((m) => m.personId).sort();
 
-const fieldOf = async (p: Promise<unknown>): Promise<[string, string | undefined]> => {
-  try {
-    await p;
-  } catch (e) {
-    if (isCdpError(e)) return [e.code, e.field];
-    throw e;
-  }
-  throw new Error('expected a refusal');
-};
-
 describe('lookalike audiences', () => {
   it('builds an audience of the people most like the seed, leaving out the seed and the excluded', async () => {
     const svc = await ready();
@@ -201,32 +192,32 @@ describe('lookalike audiences', () => {
 
   it('refuses bad requests naming the field', async () => {
     const svc = await ready();
-    expect(await fieldOf(svc.lookalike('vip', {}))).toEqual(['CDP_ERR_AUDIENCE_INVALID', 'ratio']);
-    expect(await fieldOf(svc.lookalike('vip', { ratio: 0 }))).toEqual([
+    expect(await refusal(svc.lookalike('vip', {}))).toEqual(['CDP_ERR_AUDIENCE_INVALID', 'ratio']);
+    expect(await refusal(svc.lookalike('vip', { ratio: 0 }))).toEqual([
       'CDP_ERR_AUDIENCE_INVALID',
       'ratio',
     ]);
-    expect(await fieldOf(svc.lookalike('vip', { ratio: 0.9 }))).toEqual([
+    expect(await refusal(svc.lookalike('vip', { ratio: 0.9 }))).toEqual([
       'CDP_ERR_AUDIENCE_INVALID',
       'ratio',
     ]);
-    expect(await fieldOf(svc.lookalike('vip', { ratio: '5%' }))).toEqual([
+    expect(await refusal(svc.lookalike('vip', { ratio: '5%' }))).toEqual([
       'CDP_ERR_AUDIENCE_INVALID',
       'ratio',
     ]);
-    expect(await fieldOf(svc.lookalike('vip', { ratio: 0.05, exclude: ['nope'] }))).toEqual([
+    expect(await refusal(svc.lookalike('vip', { ratio: 0.05, exclude: ['nope'] }))).toEqual([
       'CDP_ERR_AUDIENCE_INVALID',
       'exclude[0]',
     ]);
-    expect(await fieldOf(svc.lookalike('vip', { ratio: 0.05, size: 3 }))).toEqual([
+    expect(await refusal(svc.lookalike('vip', { ratio: 0.05, size: 3 }))).toEqual([
       'CDP_ERR_AUDIENCE_INVALID',
       'size',
     ]);
-    expect(await fieldOf(svc.lookalike('vip', { ratio: 0.05, name: 'opted-out' }))).toEqual([
+    expect(await refusal(svc.lookalike('vip', { ratio: 0.05, name: 'opted-out' }))).toEqual([
       'CDP_ERR_AUDIENCE_EXISTS',
       'name',
     ]);
-    expect(await fieldOf(svc.lookalike('nobody', { ratio: 0.05 }))).toEqual([
+    expect(await refusal(svc.lookalike('nobody', { ratio: 0.05 }))).toEqual([
       'CDP_ERR_AUDIENCE_NOT_FOUND',
       'name',
     ]);
@@ -235,7 +226,7 @@ describe('lookalike audiences', () => {
       definition: { conditions: { tag: { name: 'seed_flag', op: 'exists' } } },
       refresh: 'manual',
     });
-    expect(await fieldOf(svc.lookalike('never-run', { ratio: 0.05 }))).toEqual([
+    expect(await refusal(svc.lookalike('never-run', { ratio: 0.05 }))).toEqual([
       'CDP_ERR_AUDIENCE_INVALID',
       'name',
     ]);

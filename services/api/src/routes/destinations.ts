@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { jsonBody } from '@cdp/http';
 import type { DestinationService } from '@cdp/segment-exporter';
 import type { ApiArea, ApiContext } from '../context.js';
+import { limitParam } from './params.js';
 
 type IdParams = { Params: { id: string } };
 type ConnParams = { Params: { name: string; id: string } };
@@ -12,17 +13,6 @@ function serviceOf(ctx: ApiContext): DestinationService {
   if (!d)
     throw new CdpError('CDP_ERR_API_NOT_FOUND', { message: 'Destinations are not enabled here' });
   return d;
-}
-
-function limitOf(raw: string | undefined): number {
-  if (raw === undefined) return 20;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1000)
-    throw new CdpError('CDP_ERR_API_BAD_REQUEST', {
-      field: 'limit',
-      message: 'limit must be an integer from 1 to 1000',
-    });
-  return n;
 }
 
 /**
@@ -47,7 +37,9 @@ export function registerDestinationRoutes(admin: FastifyInstance, ctx: ApiContex
   });
   admin.get<IdParams & { Querystring: { limit?: string } }>(
     '/v1/destinations/:id/runs',
-    async (req) => ({ runs: await serviceOf(ctx).runs(req.params.id, limitOf(req.query.limit)) }),
+    async (req) => ({
+      runs: await serviceOf(ctx).runs(req.params.id, limitParam(req.query.limit, 20)),
+    }),
   );
   admin.get<{ Params: { name: string } }>('/v1/audiences/:name/destinations', async (req) => ({
     connections: await serviceOf(ctx).connections(req.params.name),
