@@ -47,6 +47,7 @@ export {
   type QualityAt,
   type QualityOptions,
 } from './quality.js';
+export { expandLookalikeInWorker } from './in-worker.js';
 export { PERSON_FEATURES } from './person-features.js';
 export {
   syntheticPopulation,

@@ -9,6 +9,7 @@ import {
   topK,
   trainLogistic,
   encode,
+  expandLookalikeInWorker,
 } from './index.js';
 
 const rowsWhere = (n: number, f: (i: number) => boolean): Int32Array => {
@@ -166,8 +167,42 @@ describe('lookalike expansion', () => {
         ),
       ),
     ).toEqual([`seed[${seed.length}]`]);
-    expect(
-      bad(() => rawFeaturesFromRecords(PERSON_FEATURES, [{ channels: 5 }])),
-    ).toEqual(['records[0].channels']);
+    expect(bad(() => rawFeaturesFromRecords(PERSON_FEATURES, [{ channels: 5 }]))).toEqual([
+      'records[0].channels',
+    ]);
   });
+});
+
+describe('expansion on a worker thread', () => {
+  it('gives the same answer as in this thread while this event loop keeps running, and the same refusals', async () => {
+    const pop = syntheticPopulation({ size: 200_000, seed: 5 });
+    const n = pop.features.size;
+    const seed = rowsWhere(n, (i) => pop.group[i] === 0);
+    const everyone = rowsWhere(n, () => true);
+    const here = expandLookalike(
+      { features: pop.features, seed, eligible: everyone },
+      { ratio: 0.05 },
+    );
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const copy = structuredClone({ features: pop.features, seed, eligible: everyone });
+    const there = await expandLookalikeInWorker(copy, { ratio: 0.05 });
+    clearInterval(timer);
+    expect([...there.selected]).toEqual([...here.selected]);
+    expect([...there.model.weights]).toEqual([...here.model.weights]);
+    // Built (npm test builds first): the work ran off this thread.
+    expect(ticks).toBeGreaterThan(5);
+    const small = structuredClone({
+      features: pop.features,
+      seed: Int32Array.from([1, 2]),
+      eligible: everyone,
+    });
+    await expect(expandLookalikeInWorker(small, { ratio: 2 })).rejects.toMatchObject({
+      code: 'CDP_ERR_LOOKALIKE_INVALID_INPUT',
+      issues: [
+        { field: 'ratio', message: expect.any(String) },
+        { field: 'seed', message: expect.any(String) },
+      ],
+    });
+  }, 30_000);
 });

@@ -13,8 +13,8 @@
  * `person_tags` and `events_by_person`) to the scratch table
  * `lookalike_features`; they are read back in person order, page by page,
  * into compact columns; the model is trained and everyone eligible scored
- * in this process (no network); the list is written, the build recorded,
- * the scratch rows deleted.
+ * on a worker thread of this process (no network); the list is written,
+ * the build recorded, the scratch rows deleted.
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -23,7 +23,7 @@ import { isAudienceName } from '@cdp/audiences';
 import {
   PERSON_FEATURES,
   createFeatureBuilder,
-  expandLookalike,
+  expandLookalikeInWorker,
   MIN_SEED_ROWS,
   type RawRecord,
 } from '@cdp/lookalike';
@@ -302,7 +302,9 @@ export async function buildLookalike(
       throw bad('exclude', 'no one is left to choose from (everyone is in the seed or excluded)');
     const t2 = performance.now();
     await yieldToLoop();
-    const x = expandLookalike(
+    // On a worker thread: the model takes seconds at a million people, and
+    // in the all-in-one runner this event loop also serves ingest.
+    const x = await expandLookalikeInWorker(
       {
         features: builder.finish(),
         seed: Int32Array.from(seedRows),
