@@ -16,10 +16,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openBus } from '@cdp/bus';
 import { createLogger } from '@cdp/core';
+import { verifyWebhook } from '@cdp/destinations';
 import {
   freePort,
   kafkaBrokersForTest,
@@ -147,7 +150,8 @@ async function startTopology(prefix: string): Promise<Topology> {
         HOST: '127.0.0.1',
       }),
     );
-    const [id1, id2, loaderPort, apiPort, exporterPort] = await Promise.all([
+    const [id1, id2, loaderPort, apiPort, exporterPort, metricsPort] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
@@ -183,6 +187,12 @@ async function startTopology(prefix: string): Promise<Topology> {
         CDP_DATA_DIR: shared,
         CDP_EXPORTER_PORT: String(exporterPort),
         CDP_INGEST_URL: `http://127.0.0.1:${ingestPort}`,
+      }),
+      startService('metrics', 'metrics', metricsPort, {
+        ...common,
+        CDP_DATA_DIR: shared,
+        CDP_METRICS_PORT: String(metricsPort),
+        CDP_ALERTS_INTERVAL_MS: '500',
       }),
     ]);
     started.push(...rest);
@@ -309,6 +319,55 @@ describe.skipIf(!brokers)('on the distributed topology (a process per service)',
             ).toEqual([{ person_id: members.json.members[0]?.personId }]),
           { timeoutMs: 30_000 },
         );
+      });
+
+      it('an alert defined through the API is evaluated by the metrics process and notified once, signed', async () => {
+        const got: { body: string; headers: Record<string, string | string[] | undefined> }[] = [];
+        const receiver = createServer((req, res) => {
+          let body = '';
+          req.on('data', (d: Buffer) => (body += d.toString()));
+          req.on('end', () => {
+            got.push({ body, headers: req.headers });
+            res.end('ok');
+          });
+        });
+        await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+        try {
+          const port = (receiver.address() as AddressInfo).port;
+          // Always firing: fewer than a million people in the last minute.
+          const created = await adminApi<{ alert: { id: string } }>(c, 'POST', '/v1/alerts', {
+            name: `floor-${randomUUID().slice(0, 8)}`,
+            metric: 'uv',
+            windowMinutes: 1,
+            compare: 'threshold',
+            threshold: 1_000_000,
+            direction: 'down',
+            webhook: { url: `http://127.0.0.1:${port}/hook`, secret: 'dist-secret' },
+          });
+          expect(created.status, created.text).toBe(201);
+          const id = created.json.alert.id;
+          await waitFor(
+            async () => {
+              const ev = await adminApi<{ events: { to: string; notified: string }[] }>(
+                c,
+                'GET',
+                `/v1/alerts/${id}/events`,
+              );
+              expect(ev.json.events.map((e) => [e.to, e.notified])).toEqual([['firing', 'sent']]);
+            },
+            { timeoutMs: 30_000 },
+          );
+          const mine = got.filter((g) => g.body.includes(id));
+          expect(mine).toHaveLength(1);
+          expect(
+            verifyWebhook('dist-secret', mine[0]!.headers, mine[0]!.body, {
+              nowMs: Number(mine[0]!.headers['x-cdp-timestamp']) * 1000,
+            }),
+          ).toEqual({ ok: true });
+          expect((await adminApi(c, 'DELETE', `/v1/alerts/${id}`)).status).toBe(204);
+        } finally {
+          await new Promise<void>((r) => receiver.close(() => r()));
+        }
       });
 
       it('the two identity processes share the events topic', async () => {
