@@ -82,6 +82,13 @@ describe('comparisons', () => {
       [],
     );
     expect(t).toMatchObject({ value: 3, reference: 5, firing: true });
+    // From none to some is an unbounded rise: an "up" rule fires.
+    const [fromZero] = compareWindows(
+      rule({ direction: 'up', change: 0.5, metric: 'dead_letter_rate', minVolume: 0 }),
+      m([['', 0.2, 50]]),
+      [m([['', 0, 50]])],
+    );
+    expect(fromZero).toMatchObject({ change: Infinity, firing: true });
     const [up] = compareWindows(rule({ direction: 'up', change: 0.5 }), m([['', 1.6, 200]]), [
       m([['', 1, 200]]),
     ]);

@@ -121,10 +121,18 @@ export function compareWindows(
     const refVolume =
       references.length === 0 ? 0 : refs.reduce((a, r) => a + r.volume, 0) / references.length;
     const value = cur.value;
+    // From 0 to something is an unbounded rise (dead letters from none to
+    // many fires an "up" rule); 0 to 0 is no change.
     const change =
-      value === null || reference === null || reference === 0
+      value === null || reference === null
         ? null
-        : (value - reference) / Math.abs(reference);
+        : reference === 0
+          ? value === 0
+            ? 0
+            : value > 0
+              ? Infinity
+              : -Infinity
+          : (value - reference) / Math.abs(reference);
     const c = rule.change ?? 0;
     const moved = change !== null && (down ? change <= -c : change >= c);
     const volume = Math.max(cur.volume, refVolume);

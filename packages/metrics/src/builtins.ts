@@ -24,6 +24,13 @@ export interface BuiltinMetric {
   readonly steps?: boolean;
   /** Reads `events_invalid` as well (dead_letter_rate). */
   readonly deadLetters?: boolean;
+  /**
+   * Reads `metrics_receipt_minute` (by ingest's receipt, per source) instead
+   * of `metrics_minute`: breaks down and filters by source only.
+   */
+  readonly receipt?: boolean;
+  /** The volume (what minimum volumes count) when it is not distinct persons. */
+  readonly volume?: () => string;
 }
 
 const persons = (cond?: string): string =>
@@ -93,16 +100,21 @@ export const BUILTIN_METRICS: readonly BuiltinMetric[] = [
   },
   {
     name: 'dead_letter_rate',
-    description: 'Refused events / (stored + refused events), by the time ingest received them.',
+    description:
+      'Refused events / (stored + refused events), by the minute ingest received them (volume: events).',
     num: () => '0',
     deadLetters: true,
+    receipt: true,
   },
   {
     name: 'ingest_lag_seconds',
-    description: "Mean seconds from ingest's receipt of an event to its row in the warehouse.",
+    description:
+      "Mean seconds from ingest's receipt of an event to its row in the warehouse, by minute of receipt (volume: events).",
     num: () => 'sumMerge(lag_ms)',
     den: () => 'countMerge(rows)',
     scale: 0.001,
+    receipt: true,
+    volume: () => 'countMerge(rows)',
   },
 ];
 

@@ -89,7 +89,8 @@ export function minuteCellsSql(
   const cols = metrics.map(
     (m, i) => `toFloat64(${m.num(c)}) AS n${i}, toFloat64(${m.den ? m.den(c) : '1'}) AS d${i}`,
   );
-  const sql = `SELECT bucket, key, ${cols.join(', ')}, toFloat64(uniqExactMerge(persons)) AS volume
+  const volume = metrics[0]?.volume?.() ?? 'uniqExactMerge(persons)';
+  const sql = `SELECT bucket, key, ${cols.join(', ')}, toFloat64(${volume}) AS volume
     FROM (SELECT *, ${bucketSql(p, q.buckets, ms)} AS bucket, ${keySql(q.breakdown)} AS key FROM ${table}
           WHERE ${where.join(' AND ')})
     WHERE bucket >= 0
@@ -132,7 +133,9 @@ export function eventCellsSql(
   const inner = `SELECT one_id, timestamp, channel, source_id, utm_campaign, type, event, name, properties
     FROM ${table} WHERE ${where.join(' AND ')} LIMIT 1 BY message_id`;
   const cols = ['*', ...props.selectList()].join(', ');
-  const sql = `SELECT bucket, key, toFloat64(ifNull(${num}, 0)) AS n0, toFloat64(1) AS d0,
+  // An average, minimum or maximum of no value is no value (d0 = 0: null), not 0.
+  const none = typeof measure === 'object' && measure.fn !== 'sum';
+  const sql = `SELECT bucket, key, toFloat64(ifNull(${num}, 0)) AS n0, ${none ? `toFloat64(isNotNull(${num}))` : 'toFloat64(1)'} AS d0,
       toFloat64(uniqExact(one_id)) AS volume
     FROM (SELECT ${cols}, ${bucketSql(p, q.buckets, ms)} AS bucket, ${keySql(q.breakdown)} AS key FROM (${inner}))
     WHERE bucket >= 0${conds.length > 0 ? ` AND ${conds.join(' AND ')}` : ''}
@@ -141,16 +144,20 @@ export function eventCellsSql(
   return { sql, params: { ...p.values } };
 }
 
-/** Dead letters (`events_invalid`, by receipt) and stored events (`metrics_minute`) per bucket: `num` and `den` parts. */
+/**
+ * Dead letters (`events_invalid`) and stored events (distinct message ids
+ * of `metrics_receipt_minute`), both by minute of receipt; the volume is
+ * all of them.
+ */
 export function deadLetterSql(
   invalidTable: string,
-  minuteTable: string,
+  receiptTable: string,
   q: CellsQuery,
   p: SqlParams,
 ): Sql {
   const key = q.breakdown === 'source' ? 'toString(source_id)' : "''";
   const src = q.filter?.source !== undefined ? ` AND source_id = ${p.str(q.filter.source)}` : '';
-  const sql = `SELECT bucket, key, sum(bad) AS n0, sum(bad) + sum(good) AS d0, toFloat64(0) AS volume FROM (
+  const sql = `SELECT bucket, key, sum(bad) AS n0, sum(bad) + sum(good) AS d0, sum(bad) + sum(good) AS volume FROM (
       SELECT ${bucketSql(p, q.buckets, 'toUnixTimestamp64Milli(received_at)')} AS bucket, ${key} AS key,
         toFloat64(count()) AS bad, toFloat64(0) AS good
       FROM ${invalidTable}
@@ -163,8 +170,8 @@ export function deadLetterSql(
       GROUP BY bucket, key
       UNION ALL
       SELECT ${bucketSql(p, q.buckets, 'toInt64(toUnixTimestamp(minute)) * 1000')} AS bucket, ${key} AS key,
-        toFloat64(0), toFloat64(countMerge(rows))
-      FROM ${minuteTable}
+        toFloat64(0), toFloat64(uniqExactMerge(messages))
+      FROM ${receiptTable}
       WHERE ${timeWhere(
         p,
         q,

@@ -99,6 +99,13 @@ export function validateAlertRule(input: unknown, known: (name: string) => boole
     throw bad(C, 'steps', 'funnel_step_rate needs steps: [from event, to event]');
   if (r.metric !== 'funnel_step_rate' && r.steps !== undefined)
     throw bad(C, 'steps', 'only funnel_step_rate takes steps');
+  const b = BUILTIN_BY_NAME.get(r.metric);
+  if (b?.receipt) {
+    if (r.breakdown !== undefined && r.breakdown !== 'source')
+      throw bad(C, 'breakdown', `${r.metric} breaks down by source only`);
+    for (const k of Object.keys(r.filter ?? {}))
+      if (k !== 'source') throw bad(C, `filter.${k}`, `${r.metric} filters by source only`);
+  }
   if (r.compare === 'threshold') {
     if (r.threshold === undefined)
       throw bad(C, 'threshold', 'is required when compare is threshold');
@@ -132,7 +139,7 @@ export function parseSeriesQuery(
 ): SeriesQuery {
   const C = 'CDP_ERR_METRIC_INVALID';
   const interval = (q['interval'] ?? '1h') as Interval;
-  if (!(interval in INTERVALS))
+  if (!Object.hasOwn(INTERVALS, interval))
     throw bad(C, 'interval', `must be one of ${Object.keys(INTERVALS).join(', ')}`);
   const step = INTERVALS[interval];
   const time = (k: 'from' | 'to', dflt: number): number => {
@@ -152,7 +159,7 @@ export function parseSeriesQuery(
       `the range holds more than ${MAX_BUCKETS} buckets of ${interval}: a larger interval or a shorter range`,
     );
   const b = q['breakdown'];
-  if (b !== undefined && !(b in BREAKDOWNS))
+  if (b !== undefined && !Object.hasOwn(BREAKDOWNS, b))
     throw bad(C, 'breakdown', `must be one of ${Object.keys(BREAKDOWNS).join(', ')}`);
   const filter: Partial<Record<Breakdown, string>> = {};
   for (const k of Object.keys(BREAKDOWNS) as Breakdown[]) if (q[k] !== undefined) filter[k] = q[k];

@@ -293,6 +293,8 @@ export async function startPlatform(
       metrics,
       secrets,
       logger: logger.child({ component: 'alerts' }),
+      // The same name across restarts of this install: a restart goes on at once.
+      holder: `all-in-one:${config.CDP_DATA_DIR}`,
     });
     await registerApi(app, {
       bus,

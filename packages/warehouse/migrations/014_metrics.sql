@@ -24,10 +24,7 @@ CREATE TABLE IF NOT EXISTS metrics_minute
     -- One per person and browser session (context.sessionId), else per
     -- person and half hour.
     sessions      AggregateFunction(uniqExact, UInt64),
-    revenue       AggregateFunction(groupUniqArray, Tuple(UInt64, Float64)),
-    -- Milliseconds from ingest's receipt to the warehouse, summed, over `messages`.
-    lag_ms        AggregateFunction(sum, Int64),
-    rows          AggregateFunction(count)
+    revenue       AggregateFunction(groupUniqArray, Tuple(UInt64, Float64))
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(minute)
@@ -48,11 +45,35 @@ SELECT
         toString(toStartOfInterval(timestamp, INTERVAL 30 MINUTE))))) AS sessions,
     groupUniqArrayStateIf((cityHash64(message_id), if(JSONHas(properties, 'revenue'),
         JSONExtractFloat(properties, 'revenue'), JSONExtractFloat(properties, 'value'))),
-        JSONHas(properties, 'revenue') OR JSONHas(properties, 'value')) AS revenue,
+        JSONHas(properties, 'revenue') OR JSONHas(properties, 'value')) AS revenue
+FROM events
+GROUP BY minute, source_id, channel, utm_campaign, type, event;
+
+-- The operational side, by minute of ingest's receipt (not the event's own
+-- time, which an offline client or an import can put days back): events
+-- stored per source, and their lag from receipt to the warehouse, beside
+-- the refused ones in events_invalid (also by receipt).
+CREATE TABLE IF NOT EXISTS metrics_receipt_minute
+(
+    minute     DateTime('UTC'),
+    source_id  LowCardinality(String),
+    messages   AggregateFunction(uniqExact, UInt64),
+    lag_ms     AggregateFunction(sum, Int64),
+    rows       AggregateFunction(count)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, source_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS metrics_receipt_minute_mv TO metrics_receipt_minute AS
+SELECT
+    toStartOfMinute(received_at) AS minute,
+    source_id,
+    uniqExactState(cityHash64(message_id)) AS messages,
     sumState(toInt64(toUnixTimestamp64Milli(loaded_at) - toUnixTimestamp64Milli(received_at))) AS lag_ms,
     countState() AS rows
 FROM events
-GROUP BY minute, source_id, channel, utm_campaign, type, event;
+GROUP BY minute, source_id;
 
 -- Users' own metric definitions (built-ins are code); versioned rows.
 CREATE TABLE IF NOT EXISTS metric_definitions
@@ -148,8 +169,16 @@ SELECT
         toString(toStartOfInterval(timestamp, INTERVAL 30 MINUTE))))) AS sessions,
     groupUniqArrayStateIf((cityHash64(message_id), if(JSONHas(properties, 'revenue'),
         JSONExtractFloat(properties, 'revenue'), JSONExtractFloat(properties, 'value'))),
-        JSONHas(properties, 'revenue') OR JSONHas(properties, 'value')) AS revenue,
+        JSONHas(properties, 'revenue') OR JSONHas(properties, 'value')) AS revenue
+FROM events
+GROUP BY minute, source_id, channel, utm_campaign, type, event;
+
+INSERT INTO metrics_receipt_minute
+SELECT
+    toStartOfMinute(received_at) AS minute,
+    source_id,
+    uniqExactState(cityHash64(message_id)) AS messages,
     sumState(toInt64(toUnixTimestamp64Milli(loaded_at) - toUnixTimestamp64Milli(received_at))) AS lag_ms,
     countState() AS rows
 FROM events
-GROUP BY minute, source_id, channel, utm_campaign, type, event;
+GROUP BY minute, source_id;

@@ -63,6 +63,8 @@ export const TABLES = {
   lookalikeFeatures: 'lookalike_features',
   /** Metrics: per-minute aggregate states of every event (a materialized view on events). */
   metricsMinute: 'metrics_minute',
+  /** Metrics: per-minute states by ingest's receipt, per source (operational metrics). */
+  metricsReceiptMinute: 'metrics_receipt_minute',
   /** Metrics: users' own metric definitions, versioned. */
   metricDefinitions: 'metric_definitions',
   /** Alerts: rules, versioned. */

@@ -25,7 +25,7 @@ import {
   type AlertStateName,
   type WindowValue,
 } from '@cdp/metrics';
-import type { SecretBox } from '@cdp/segment-exporter';
+import { mask, type SecretBox } from '@cdp/segment-exporter';
 import { TABLES, type Warehouse } from '@cdp/warehouse';
 import type { MetricsService } from './service.js';
 
@@ -83,6 +83,8 @@ export interface AlertService {
   events(id: string, limit: number): Promise<AlertEventView[]>;
   /** One evaluation of every rule (if this process holds the lease), then the pending notifications. */
   tick(): Promise<TickReport>;
+  /** Gives the evaluator's lease up (at shutdown), so that another process takes over at once. */
+  release(): Promise<void>;
 }
 
 export interface AlertServiceDeps {
@@ -98,6 +100,8 @@ export interface AlertServiceDeps {
   readonly leaseMs?: number;
   /** The lease's name: evaluators of one name exclude each other (default `evaluator`). */
   readonly leaseName?: string;
+  /** How long taking the lease over waits before reading it back (default 250 ms; see `lease`). */
+  readonly leaseSettleMs?: number;
   /** Per-request timeout of a notification (default 10 s). */
   readonly timeoutMs?: number;
 }
@@ -120,6 +124,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
   const holder = deps.holder ?? randomUUID();
   const leaseMs = deps.leaseMs ?? 180_000;
   const leaseName = deps.leaseName ?? 'evaluator';
+  const settleMs = deps.leaseSettleMs ?? 250;
   const log = deps.logger;
 
   const readRules = async (id?: string): Promise<StoredRule[]> =>
@@ -206,7 +211,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
       ? {
           webhook: {
             url: r.rule.webhook.url,
-            secret: `${MASK}${deps.secrets.open(r.rule.webhook.secret).slice(-4)}`,
+            secret: mask(deps.secrets.open(r.rule.webhook.secret)),
           },
         }
       : {}),
@@ -361,6 +366,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     const pending = await readEvents(`notified = 'pending'`, {}, 1000);
     let sent = 0;
     for (const e of pending.reverse()) {
+      // Another process took the lease over meanwhile (a long delivery): it sends the rest.
+      if (!(await holding())) break;
       const r = rules.get(e.alertId);
       const hook = r?.rule.webhook;
       if (!r || !hook) {
@@ -423,27 +430,41 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     return sent;
   };
 
-  /** Takes or renews the evaluator's lease; false when another process holds it. */
-  const lease = async (): Promise<boolean> => {
-    const read = async (): Promise<{ holder: string; exp: number } | undefined> => {
-      const [row] = await wh.query<{ holder: string; exp: string }>(
-        `SELECT holder, toString(toUnixTimestamp64Milli(expires_at)) AS exp FROM ${T.alertLeases} FINAL WHERE name = {name:String}`,
-        { name: leaseName },
-      );
-      return row ? { holder: row.holder, exp: Number(row.exp) } : undefined;
-    };
-    const cur = await read();
-    const t = now();
-    if (cur && cur.holder !== holder && cur.exp > t) return false;
-    await wh.insert(T.alertLeases, [
+  const readLease = async (): Promise<{ holder: string; exp: number } | undefined> => {
+    const [row] = await wh.query<{ holder: string; exp: string }>(
+      `SELECT holder, toString(toUnixTimestamp64Milli(expires_at)) AS exp FROM ${T.alertLeases} FINAL WHERE name = {name:String}`,
+      { name: leaseName },
+    );
+    return row ? { holder: row.holder, exp: Number(row.exp) } : undefined;
+  };
+  const writeLease = (expiresAt: number): Promise<void> =>
+    wh.insert(T.alertLeases, [
       {
         name: leaseName,
         holder,
-        expires_at: new Date(t + leaseMs).toISOString(),
-        version: t * 1000 + Math.floor(Math.random() * 1000),
+        expires_at: new Date(expiresAt).toISOString(),
+        version: now() * 1000 + Math.floor(Math.random() * 1000),
       },
     ]);
-    return (await read())?.holder === holder;
+  const holding = async (): Promise<boolean> => {
+    const l = await readLease();
+    return l !== undefined && l.holder === holder && l.exp > now();
+  };
+
+  /**
+   * Takes or renews the evaluator's lease; false when another process holds
+   * it. Taking it over (not renewing) waits `settleMs` before reading it
+   * back: two processes that both found it free both wrote, and after the
+   * wait both read the same winner (the later row), so only one evaluates.
+   */
+  const lease = async (): Promise<boolean> => {
+    const cur = await readLease();
+    const t = now();
+    if (cur && cur.holder !== holder && cur.exp > t) return false;
+    const renewing = cur?.holder === holder && cur.exp > t;
+    await writeLease(t + leaseMs);
+    if (!renewing && settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+    return (await readLease())?.holder === holder;
   };
 
   return {
@@ -472,6 +493,9 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
           is_deleted: 1,
         },
       ]);
+    },
+    async release() {
+      if (await holding()) await writeLease(0);
     },
     async test(id) {
       const r = await find(id);

@@ -159,6 +159,14 @@ describe('metric series', () => {
       'CDP_ERR_METRIC_INVALID',
       'interval',
     ]);
+    expect(await refusal(metrics.series('uv', { breakdown: 'constructor' }))).toEqual([
+      'CDP_ERR_METRIC_INVALID',
+      'breakdown',
+    ]);
+    expect(await refusal(metrics.series('ingest_lag_seconds', { breakdown: 'channel' }))).toEqual([
+      'CDP_ERR_METRIC_INVALID',
+      'breakdown',
+    ]);
     expect(await refusal(metrics.series('uv', { breakdown: 'city' }))).toEqual([
       'CDP_ERR_METRIC_INVALID',
       'breakdown',
@@ -203,14 +211,16 @@ describe('metric series', () => {
         loaded_at: at(2.15),
       },
       {
+        // An offline client's event from two days before, received now: by receipt, it is now.
         ...row(src, {
           id: 'op-3',
           person: 'c',
-          ms: T0 + 3 * MIN,
+          ms: T0 - 2 * 86_400_000,
           channel: 'Email',
           type: 'page',
           event: '',
         }),
+        received_at: at(3),
         loaded_at: at(3.1),
       },
     ]);
@@ -281,13 +291,22 @@ describe('metric series', () => {
     });
     const q = {
       from: new Date(T0).toISOString(),
-      to: new Date(T0 + 10 * MIN).toISOString(),
+      to: new Date(T0 + 15 * MIN).toISOString(),
       interval: '5m',
       source: src,
     };
-    expect((await metrics.series('big_orders', q)).points.map((p) => p.value)).toEqual([2, 0]);
-    expect((await metrics.series('max_order', q)).points.map((p) => p.value)).toEqual([300, 20]);
-    expect((await metrics.series('big_share', q)).points.map((p) => p.value)).toEqual([2 / 3, 0]);
+    // The third bucket has no orders: no big orders (0), no maximum (null), a share of nothing (null).
+    expect((await metrics.series('big_orders', q)).points.map((p) => p.value)).toEqual([2, 0, 0]);
+    expect((await metrics.series('max_order', q)).points.map((p) => p.value)).toEqual([
+      300,
+      20,
+      null,
+    ]);
+    expect((await metrics.series('big_share', q)).points.map((p) => p.value)).toEqual([
+      2 / 3,
+      0,
+      null,
+    ]);
     expect(await refusal(metrics.create({ name: 'uv', event: 'x' }))).toEqual([
       'CDP_ERR_METRIC_INVALID',
       'name',
@@ -556,6 +575,9 @@ describe('alert rules', () => {
       'CDP_ERR_ALERT_INVALID',
       'baselineWindows',
     ]);
+    expect(
+      await refusal(alerts.create({ ...base, metric: 'dead_letter_rate', breakdown: 'channel' })),
+    ).toEqual(['CDP_ERR_ALERT_INVALID', 'breakdown']);
     expect(await refusal(alerts.create({ ...base, breakdown: 'city' }))).toEqual([
       'CDP_ERR_ALERT_INVALID',
       'breakdown',

@@ -42,6 +42,10 @@ export function createAlertScheduler(opts: {
       if (timer) clearInterval(timer);
       timer = undefined;
       await running;
+      // Another evaluator (or this one, restarted) takes over at once.
+      await opts.alerts
+        .release()
+        .catch((err: unknown) => opts.logger.warn({ err }, 'alerts_lease_release_failed'));
     },
   };
 }

@@ -153,14 +153,26 @@ export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
         message: 'steps: funnel_step_rate needs two events (steps=Product Viewed,Order Completed)',
       });
     const p = new SqlParams();
-    if (m.deadLetters && q.breakdown !== undefined && q.breakdown !== 'source')
-      throw new CdpError('CDP_ERR_METRIC_INVALID', {
-        field: 'breakdown',
-        message: 'breakdown: dead_letter_rate breaks down by source only',
-      });
+    if (m.receipt) {
+      if (q.breakdown !== undefined && q.breakdown !== 'source')
+        throw new CdpError('CDP_ERR_METRIC_INVALID', {
+          field: 'breakdown',
+          message: `breakdown: ${m.name} breaks down by source only`,
+        });
+      for (const k of Object.keys(q.filter ?? {}))
+        if (k !== 'source')
+          throw new CdpError('CDP_ERR_METRIC_INVALID', {
+            field: k,
+            message: `${k}: ${m.name} filters by source only`,
+          });
+    }
     const sql = m.deadLetters
-      ? deadLetterSql(T.eventsInvalid, T.metricsMinute, q, p)
-      : minuteCellsSql(T.metricsMinute, [m], q, { p, conversion, steps });
+      ? deadLetterSql(T.eventsInvalid, T.metricsReceiptMinute, q, p)
+      : minuteCellsSql(m.receipt ? T.metricsReceiptMinute : T.metricsMinute, [m], q, {
+          p,
+          conversion,
+          steps,
+        });
     return toMap(await run(sql), m.scale);
   };
 
@@ -218,7 +230,10 @@ export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
   const zeroWhenEmpty = (name: string, defs: Map<string, { def: MetricDefinition }>): boolean => {
     const b = BUILTIN_BY_NAME.get(name);
     if (b) return b.den === undefined && !b.deadLetters;
-    return defs.get(name)?.def.ratio === undefined;
+    const d = defs.get(name)?.def;
+    // A count or a sum of nothing is 0; an average, minimum or maximum of nothing is no value.
+    if (!d || d.ratio) return false;
+    return typeof d.measure !== 'object' || d.measure.fn === 'sum';
   };
 
   /** Points of every bucket from `from` to `to` (and every key seen), empty ones filled. */

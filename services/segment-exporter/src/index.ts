@@ -36,7 +36,7 @@ export {
   type DestinationService,
   type ConnectionView,
 } from './destinations/service.js';
-export { loadSecretBox, secretBox, type SecretBox } from './destinations/secrets.js';
+export { loadSecretBox, mask, secretBox, type SecretBox } from './destinations/secrets.js';
 export type { DestinationView } from './destinations/store.js';
 export type { ExportRun } from './destinations/sync.js';
 export { DESTINATION_TYPES, type DestinationType } from './destinations/types.js';
