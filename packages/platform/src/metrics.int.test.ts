@@ -141,6 +141,25 @@ describe('live metrics and alerts (all-in-one)', () => {
     expect(bad.json).toMatchObject({ code: 'CDP_ERR_ALERT_INVALID', field: 'windowMinutes' });
     const badMetric = await adminApi(c, 'GET', '/v1/metrics/uv?interval=7m');
     expect(badMetric.json).toMatchObject({ code: 'CDP_ERR_METRIC_INVALID', field: 'interval' });
+    // A metric an alert watches cannot be deleted from under it.
+    const mine = `signups_${randomUUID().slice(0, 8)}`;
+    expect(
+      (await adminApi(c, 'POST', '/v1/metrics', { name: mine, event: 'Signed Up' })).status,
+    ).toBe(201);
+    const watching = await adminApi<{ alert: { id: string } }>(c, 'POST', '/v1/alerts', {
+      name: 'signups down',
+      metric: mine,
+      windowMinutes: 60,
+      compare: 'previous',
+      direction: 'down',
+      change: 0.5,
+    });
+    expect(watching.status, watching.text).toBe(201);
+    const refused = await adminApi(c, 'DELETE', `/v1/metrics/${mine}`);
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ code: 'CDP_ERR_METRIC_INVALID', field: 'name' });
+    expect((await adminApi(c, 'DELETE', `/v1/alerts/${watching.json.alert.id}`)).status).toBe(204);
+    expect((await adminApi(c, 'DELETE', `/v1/metrics/${mine}`)).status).toBe(204);
     const unauth = await fetch(`${c.apiUrl}/v1/alerts`);
     expect(unauth.status).toBe(401);
     expect((await adminApi(c, 'DELETE', `/v1/alerts/${id}`)).status).toBe(204);

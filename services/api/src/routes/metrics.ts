@@ -42,6 +42,16 @@ export function registerMetricRoutes(admin: FastifyInstance, ctx: ApiContext): v
     metric: await metricsOf(ctx).replace(req.params.name, jsonBody(req)),
   }));
   admin.delete<NameParams>('/v1/metrics/:name', async (req, reply) => {
+    // A metric an alert rule watches stays until the rule changes: the rule
+    // would fail every evaluation.
+    const users = ctx.deps.alerts
+      ? (await ctx.deps.alerts.list()).filter((a) => a.metric === req.params.name)
+      : [];
+    if (users.length > 0)
+      throw new CdpError('CDP_ERR_METRIC_INVALID', {
+        field: 'name',
+        message: `name: alert ${users.map((a) => `"${a.name}" (${a.id})`).join(', ')} uses ${req.params.name}: change or delete it first`,
+      });
     await metricsOf(ctx).remove(req.params.name);
     return reply.code(204).send();
   });
