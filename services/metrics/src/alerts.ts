@@ -285,7 +285,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
   ): Promise<AlertResult[]> => {
     const w = alertWindows(r.rule, at);
     const ranges = [w.current, ...w.references];
-    const cells = await deps.metrics.cells(
+    const { cells, empty: emptyValue } = await deps.metrics.cells(
       r.rule.metric,
       {
         buckets: { ranges },
@@ -296,13 +296,13 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
       },
       r.rule.steps,
     );
-    const empty = new Map<string, WindowValue>();
+    const none = new Map<string, WindowValue>();
     return compareWindows(
       r.rule,
-      cells.get(0) ?? empty,
-      w.references.map((_, i) => cells.get(i + 1) ?? empty),
+      cells.get(0) ?? none,
+      w.references.map((_, i) => cells.get(i + 1) ?? none),
       states?.keys() ?? [],
-      await deps.metrics.emptyValue(r.rule.metric),
+      emptyValue,
     );
   };
 

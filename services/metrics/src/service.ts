@@ -80,12 +80,16 @@ export interface MetricsService {
   series(name: string, query: Readonly<Record<string, string | undefined>>): Promise<Series>;
   /** The last 60 minutes by minute, of every live metric, in one query. */
   live(query: Readonly<Record<string, string | undefined>>): Promise<LiveView>;
-  /** Whether a metric of this name exists (built-in or a user's). */
-  exists(name: string): Promise<boolean>;
-  /** The metric's value where there is no data: 0 for a count, null for a ratio of nothing. */
-  emptyValue(name: string): Promise<number | null>;
-  /** The metric over buckets or ranges (what alerts compare). */
-  cells(name: string, q: CellsQuery, steps?: readonly [string, string]): Promise<CellMap>;
+  /**
+   * The metric over buckets or ranges (what alerts compare), and its value
+   * where there is no data (`empty`: 0 for a count, null for a ratio of
+   * nothing). Reads the users' definitions only for a user's metric.
+   */
+  cells(
+    name: string,
+    q: CellsQuery,
+    steps?: readonly [string, string],
+  ): Promise<{ cells: CellMap; empty: number | null }>;
 }
 
 export interface MetricsServiceDeps {
@@ -447,13 +451,15 @@ export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
         ms: Date.now() - started,
       };
     },
-    async exists(name) {
-      return BUILTIN_BY_NAME.has(name) || (await stored()).has(name);
+    async cells(name, q, steps) {
+      const defs = BUILTIN_BY_NAME.has(name)
+        ? new Map<string, { def: MetricDefinition; updatedAt: string }>()
+        : await stored();
+      return {
+        cells: await cellsOf(name, q, steps, defs),
+        empty: zeroWhenEmpty(name, defs) ? 0 : null,
+      };
     },
-    async emptyValue(name) {
-      return zeroWhenEmpty(name, await stored()) ? 0 : null;
-    },
-    cells: (name, q, steps) => cellsOf(name, q, steps),
   };
 }
 

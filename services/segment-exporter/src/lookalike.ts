@@ -238,13 +238,14 @@ export async function buildLookalike(
   const started = performance.now();
   const at = deps.now();
   await deps.store.get(seedName);
-  const existing = (await deps.store.list()).find((a) => a.name === req.name);
+  const all = await deps.store.list();
+  const existing = all.find((a) => a.name === req.name);
   if (existing && !isLookalikeAudience(existing))
     throw new CdpError('CDP_ERR_AUDIENCE_EXISTS', {
       field: 'name',
       message: `An audience named ${req.name} exists and is not a lookalike: choose another name`,
     });
-  const names = new Set((await deps.store.list()).map((a) => a.name));
+  const names = new Set(all.map((a) => a.name));
   req.exclude.forEach((x, i) => {
     if (!names.has(x)) throw bad(`exclude[${i}]`, `no audience named ${x}`);
   });
