@@ -59,6 +59,16 @@ export default tseslint.config(
     },
   },
   {
+    // The console's browser app is type-checked with its own tsconfig (DOM, JSX).
+    files: ['packages/console/app/**'],
+    languageOptions: {
+      parserOptions: {
+        project: ['./packages/console/app/tsconfig.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
+  {
     files: ['services/ingest/src/**'],
     rules: {
       'no-restricted-imports': noService('ingest', [

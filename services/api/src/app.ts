@@ -8,6 +8,7 @@ import {
 } from '@cdp/http';
 import { authorizeApiRequest } from './auth.js';
 import { CdpError } from '@cdp/core';
+import { loadConsoleAssets, registerConsoleRoutes } from '@cdp/console';
 import type { ApiArea, ApiContext, ApiDeps } from './context.js';
 import { registerAdminCors } from './cors.js';
 import { analyticsArea } from './routes/analytics.js';
@@ -18,6 +19,7 @@ import { tagsArea } from './routes/tags.js';
 import { audiencesArea } from './routes/audiences.js';
 import { destinationsArea } from './routes/destinations.js';
 import { metricsArea } from './routes/metrics.js';
+import { eventsArea } from './routes/events.js';
 
 /** The areas every API serves; more are added with `ApiDeps.extraAreas`. */
 export const API_AREAS: readonly ApiArea[] = [
@@ -29,13 +31,15 @@ export const API_AREAS: readonly ApiArea[] = [
   audiencesArea,
   destinationsArea,
   metricsArea,
+  eventsArea,
 ];
 
 /** The default cap on a request body: ingest's default (4 x its 500 KiB batch limit). */
 export const DEFAULT_API_BODY_BYTES = 4 * 500 * 1024;
 
 /**
- * Mounts the management and data API on `app` as one encapsulated plugin:
+ * Mounts the management and data API on `app` as one encapsulated plugin
+ * (and the console at `/` and `/console`, outside it):
  * every area's routes behind the admin token (`Authorization: Bearer`; the
  * analytics token, when set, for the routes marked `ANALYTICS_READ`),
  * CORS for the console's origin only (see `registerAdminCors`),
@@ -56,6 +60,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     });
   }
   const areas = [...API_AREAS, ...(deps.extraAreas ?? [])];
+  // The console's page and assets need no token: they hold no data, and the
+  // page calls this API with the token its user signs in with.
+  if (deps.console !== false) registerConsoleRoutes(app, deps.console ?? loadConsoleAssets());
   await app.register(async (api) => {
     registerByteBodies(api, deps.maxBodyBytes ?? DEFAULT_API_BODY_BYTES);
     api.setErrorHandler(cdpErrorHandler());

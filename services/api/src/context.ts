@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ConsoleAssets } from '@cdp/console';
 import type { Logger, Topics } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
 import type { IdentityRules } from '@cdp/identity';
@@ -38,6 +39,11 @@ export interface ApiDeps {
   readonly metrics?: MetricsService | undefined;
   /** Alert rules (absent: the alert routes answer 404). */
   readonly alerts?: AlertService | undefined;
+  /**
+   * The console served at `/` and `/console` (default: the built one,
+   * `loadConsoleAssets()`; `false`: none).
+   */
+  readonly console?: ConsoleAssets | false;
   /** Areas mounted after the built-in ones (sources, sql, persons, analytics, tags). */
   readonly extraAreas?: readonly ApiArea[];
 }
