@@ -10,7 +10,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { browserUnavailableReason, launchBrowser, waitFor } from '@cdp/testkit';
 import { adminApi, sendBatch, startTestPlatform, type Ctx, usePlatform } from './e2e-scenarios.js';
@@ -131,6 +131,9 @@ describe.skipIf(unavailable !== undefined)('the console in a real browser (Chrom
       if (m.type() === 'error') errors.push(m.text());
     });
     page.on('pageerror', (e) => errors.push(String(e)));
+  });
+  beforeEach(() => {
+    errors = [];
   });
   afterAll(async () => {
     await browser?.close();
@@ -372,6 +375,37 @@ describe.skipIf(unavailable !== undefined)('the console in a real browser (Chrom
     expect(await drawn('chart-funnel')).toBe(true);
     await shot('funnels');
     expect(errors).toEqual([]);
+  });
+
+  it('shows a bad tag definition refused at its field, and saves a good one', async () => {
+    await open('tags/new');
+    const editor = page.locator('[data-testid="tag-editor"]');
+    const bad = {
+      name: `spend_${run}`,
+      type: 'computed',
+      computed: { fn: 'median', event: 'Order Completed', property: 'revenue' },
+    };
+    await editor.fill(JSON.stringify(bad, null, 2));
+    await page.click('[data-testid="save-tag"]');
+    const error = page.locator('.card .error[data-code]');
+    await expect(error.getAttribute('data-code')).resolves.toBe('CDP_ERR_TAG_INVALID');
+    expect(await error.locator('.field').textContent()).toContain('computed.fn');
+    // The editor selects the key the refusal names.
+    const selected = await editor.evaluate((el) => {
+      const area = el as unknown as { value: string; selectionStart: number; selectionEnd: number };
+      return area.value.slice(area.selectionStart, area.selectionEnd);
+    });
+    expect(selected).toBe('"fn"');
+    await shot('tag-refused');
+    await editor.fill(
+      JSON.stringify({ ...bad, computed: { ...bad.computed, fn: 'sum' } }, null, 2),
+    );
+    await page.click('[data-testid="save-tag"]');
+    await page.waitForSelector(`[data-testid="tag-list"] strong:text-is("spend_${run}")`);
+    const stored = await adminApi<{ tag: { version: number } }>(c, 'GET', `/v1/tags/spend_${run}`);
+    expect(stored.status).toBe(200);
+    expect(errors.filter((e) => !e.includes('status of 400'))).toEqual([]);
+    errors = [];
   });
 
   it('signs the analytics token in read-only: no Sources page, PII masked, no write actions', async () => {
