@@ -94,7 +94,18 @@ try {
       }),
     })
   ).rows;
-  console.log(`events: ${events}; person page: ${person}`);
+  // The date pages open on the last 30 days of the data (links carry their inputs).
+  const [{ last }] = (
+    await api('/v1/sql', {
+      method: 'POST',
+      body: JSON.stringify({
+        query: 'SELECT toString(toDate(max(timestamp))) AS last FROM events',
+      }),
+    })
+  ).rows;
+  const from = new Date(Date.parse(last) - 30 * 86_400_000).toISOString().slice(0, 10);
+  const range = `?from=${from}&to=${last}`;
+  console.log(`events: ${events}; person page: ${person}; date pages on ${from} .. ${last}`);
   if (WAIT_TAGS) {
     const t = Date.now();
     for (;;) {
@@ -121,7 +132,7 @@ try {
 
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await context.addInitScript(
-    `sessionStorage.setItem('cdp.console.session', ${JSON.stringify(JSON.stringify({ token: adminToken, role: 'admin' }))});`,
+    `if (location.protocol === 'http:') sessionStorage.setItem('cdp.console.session', ${JSON.stringify(JSON.stringify({ token: adminToken, role: 'admin' }))});`,
   );
   const page = await context.newPage();
   const errors = [];
@@ -150,25 +161,31 @@ try {
     const start = Date.now();
     lastDone = start;
     await page.goto(`${url}/console#/${hash}`);
-    await page.waitForSelector(`main.page[data-page="${hash.split('/')[0]}"]`);
+    await page.waitForSelector(`main.page[data-page="${hash.split(/[/?]/)[0]}"]`);
     const end = await quiet();
     return end - start;
   };
   const times = {};
-  const pages = [...PAGES.filter((p) => p !== 'people'), `people/${person}`];
+  const pages = [
+    ...PAGES.filter((p) => p !== 'people').map((p) =>
+      p === 'attribution' || p === 'paths' ? `${p}${range}` : p,
+    ),
+    `people/${person}`,
+  ];
   for (const p of pages) {
     const cold = await visit(p);
     const warm = [];
     for (let i = 0; i < RUNS; i++) warm.push(await visit(p));
-    times[p.split('/')[0]] = { cold, warm: percentile(warm, 50) };
+    const name = p.split(/[/?]/)[0];
+    times[name] = { cold, warm: percentile(warm, 50) };
     console.log(
-      `${p.split('/')[0].padEnd(12)} cold ${String(cold).padStart(5)} ms, warm ${String(percentile(warm, 50)).padStart(5)} ms`,
+      `${name.padEnd(12)} cold ${String(cold).padStart(5)} ms, warm ${String(percentile(warm, 50)).padStart(5)} ms`,
     );
   }
   // Funnels: from the Run click to the drawn answer.
   const funnel = [];
   for (let i = 0; i <= RUNS; i++) {
-    await visit('funnels');
+    await visit(`funnels${range}`);
     const start = Date.now();
     lastDone = start;
     await page.click('[data-testid="run-funnel"]');
@@ -238,6 +255,6 @@ try {
   });
 } finally {
   await browser?.close();
-  server.kill('SIGTERM');
-  await sleep(3000);
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
 }

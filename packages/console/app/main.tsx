@@ -34,7 +34,12 @@ export const PAGES: readonly PageDef[] = [
 /** The route in the URL's fragment: `#/people/<oneId>` is `['people', '<oneId>']`. */
 function useRoute(): string[] {
   const parse = (): string[] =>
-    location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+    location.hash
+      .replace(/^#\/?/, '')
+      .replace(/\?.*$/, '')
+      .split('/')
+      .filter(Boolean)
+      .map(decodeURIComponent);
   const [route, setRoute] = useState(parse);
   useEffect(() => {
     const on = (): void => setRoute(parse());

@@ -263,3 +263,15 @@ export function DateRange(props: {
     </>
   );
 }
+
+/** The `?a=b` part of the route (`#/attribution?from=2026-05-01`), for links that open a page on given inputs. */
+export function routeParams(): URLSearchParams {
+  const q = location.hash.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : location.hash.slice(q + 1));
+}
+
+/** Puts a page's inputs in the route without navigating, so the link opens it on them again. */
+export function setRouteParams(params: Record<string, string>): void {
+  const base = location.hash.replace(/\?.*$/, '');
+  history.replaceState(null, '', `${base}?${new URLSearchParams(params).toString()}`);
+}

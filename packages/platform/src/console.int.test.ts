@@ -88,7 +88,7 @@ describe.skipIf(unavailable !== undefined)('the console in a real browser (Chrom
   };
   const open = async (hash: string): Promise<void> => {
     await page.goto(`${c.url}/console#/${hash}`);
-    await page.waitForSelector(`main.page[data-page="${hash.split('/')[0]}"]`);
+    await page.waitForSelector(`main.page[data-page="${hash.split(/[/?]/)[0]}"]`);
   };
   const series = async (testid: string): Promise<Series> => {
     const el = page.locator(`[data-testid="${testid}"]`);
@@ -329,17 +329,20 @@ describe.skipIf(unavailable !== undefined)('the console in a real browser (Chrom
   });
 
   it('draws attribution and funnel charts from the numbers the API answers', async () => {
-    await open('attribution');
-    const chart = await series('chart-attribution');
     const now = Date.now();
     const iso = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+    // A link carries the page's inputs (the default is 30 days back).
+    const from = iso(now - 20 * 86_400_000);
+    await open(`attribution?from=${from}&to=${iso(now)}`);
+    expect(await page.locator('input[name="from"]').inputValue()).toBe(from);
+    const chart = await series('chart-attribution');
     const api = await adminApi<{
       models: { label: string }[];
       channels: { channel: string; credits: Record<string, { conversions: number }> }[];
     }>(
       c,
       'GET',
-      `/v1/attribution?conversion=Order%20Completed&from=${iso(now - 30 * 86_400_000)}&to=${iso(now)}&lookbackDays=30&limit=20`,
+      `/v1/attribution?conversion=Order%20Completed&from=${from}&to=${iso(now)}&lookbackDays=30&limit=20`,
     );
     expect(api.status).toBe(200);
     expect(chart.labels).toEqual(api.json.channels.map((ch) => ch.channel));

@@ -4,6 +4,8 @@ import type { ChartConfiguration } from 'chart.js';
 import { api, get, qs } from '../api';
 import { ChartView, PALETTE } from '../chart';
 import {
+  routeParams,
+  setRouteParams,
   Card,
   DAY_MS,
   DateRange,
@@ -61,11 +63,12 @@ export function attributionChart(a: Attribution): ChartConfiguration {
 export function Attribution(): JSX.Element {
   const names = useEventNames();
   const now = Date.now();
+  const p = routeParams();
   const [form, setForm] = useState({
-    conversion: 'Order Completed',
-    from: isoDay(now - 30 * DAY_MS),
-    to: isoDay(now),
-    lookbackDays: '30',
+    conversion: p.get('conversion') ?? 'Order Completed',
+    from: p.get('from') ?? isoDay(now - 30 * DAY_MS),
+    to: p.get('to') ?? isoDay(now),
+    lookbackDays: p.get('lookbackDays') ?? '30',
   });
   const [q, setQ] = useState(form);
   const res = useAsync(() => get<Attribution>(`/v1/attribution${qs({ ...q, limit: 20 })}`), [q]);
@@ -79,6 +82,7 @@ export function Attribution(): JSX.Element {
         onSubmit={(e) => {
           e.preventDefault();
           setQ(form);
+          setRouteParams(form);
         }}
       >
         <Field label="Conversion">
@@ -210,10 +214,11 @@ export function Funnels(): JSX.Element {
   const names = useEventNames();
   const now = Date.now();
   const [steps, setSteps] = useState(['Product Viewed', 'Product Added', 'Order Completed']);
+  const p = routeParams();
   const [range, setRange] = useState({
-    from: isoDay(now - 30 * DAY_MS),
-    to: isoDay(now),
-    windowHours: '24',
+    from: p.get('from') ?? isoDay(now - 30 * DAY_MS),
+    to: p.get('to') ?? isoDay(now),
+    windowHours: p.get('windowHours') ?? '24',
   });
   const [body, setBody] = useState<unknown>(undefined);
   const res = useAsync(
@@ -223,13 +228,15 @@ export function Funnels(): JSX.Element {
         : api<{ steps: FunnelStep[] }>('POST', '/v1/funnels', body),
     [body],
   );
-  const run = (): void =>
+  const run = (): void => {
+    setRouteParams(range);
     setBody({
       steps: steps.filter(Boolean).map((event) => ({ event })),
       windowSeconds: Number(range.windowHours) * 3600,
       from: range.from,
       to: range.to,
     });
+  };
   const config = useMemo(() => (res.data ? funnelChart(res.data.steps) : undefined), [res.data]);
   const first = res.data?.steps[0]?.people ?? 0;
   return (
@@ -349,11 +356,12 @@ export function pathsChart(edges: readonly Edge[]): ChartConfiguration {
 
 export function Paths(): JSX.Element {
   const now = Date.now();
+  const p = routeParams();
   const [form, setForm] = useState({
-    dateFrom: isoDay(now - 30 * DAY_MS),
-    dateTo: isoDay(now),
-    steps: '5',
-    by: 'event',
+    dateFrom: p.get('from') ?? isoDay(now - 30 * DAY_MS),
+    dateTo: p.get('to') ?? isoDay(now),
+    steps: p.get('steps') ?? '5',
+    by: p.get('by') ?? 'event',
   });
   const [q, setQ] = useState(form);
   const res = useAsync(
@@ -370,6 +378,7 @@ export function Paths(): JSX.Element {
         onSubmit={(e) => {
           e.preventDefault();
           setQ(form);
+          setRouteParams({ from: form.dateFrom, to: form.dateTo, steps: form.steps, by: form.by });
         }}
       >
         <DateRange

