@@ -19,12 +19,24 @@ const list = (s: string): string[] =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-/** The snippet to paste into a site's `<head>`, for this platform's origin and a write key. */
+/**
+ * The snippet to paste into a site's `<head>` with a write key. The host is
+ * this page's origin (the all-in-one runner serves ingest and the API on one
+ * port); distributed, it is the ingest service's public URL, which the user
+ * types here.
+ */
 export function SnippetBox({ writeKey }: { writeKey: string }): JSX.Element {
-  const code = `<script>${snippet({ host: location.origin, writeKey })}</script>`;
+  const [host, setHost] = useState(location.origin);
+  const code = `<script>${snippet({ host, writeKey })}</script>`;
   return (
     <div class="snippet">
       <p>Paste into every page's &lt;head&gt;. The write key is shown only now: keep it.</p>
+      <Field
+        label="Ingest URL"
+        hint="where sites send events: this origin on the all-in-one runner, the ingest service's public URL when distributed"
+      >
+        <input value={host} onInput={(e) => setHost(e.currentTarget.value)} name="ingest-url" />
+      </Field>
       <pre data-testid="snippet">{code}</pre>
       <button type="button" onClick={() => void navigator.clipboard?.writeText(code)}>
         Copy
