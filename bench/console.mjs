@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { freePort, percentile, sleep, startChild, waitHttp, writeResults } from './lib.mjs';
+import { freePort, percentile, sleep, startRunner, waitHttp, writeResults } from './lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = process.env.BENCH_DATA_DIR;
@@ -56,17 +56,7 @@ console.log(
 console.log(
   `console script ${script}: ${(scriptBytes.length / 1024).toFixed(1)} KB, ${(scriptGzip / 1024).toFixed(1)} KB gzipped`,
 );
-const server = startChild(
-  ['--max-semi-space-size=32', join(root, 'packages/platform/dist/main.js')],
-  {
-    CDP_DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    UV_THREADPOOL_SIZE: '16',
-  },
-  'platform',
-);
+const server = startRunner(dataDir, port);
 let browser;
 try {
   const started = Date.now();

@@ -49,6 +49,23 @@ export function startChild(args, env, label) {
   return { child, output: () => out };
 }
 
+/** The all-in-one runner as `npm start` runs it, on `dataDir` and 127.0.0.1:`port`, logging warnings only. */
+export function startRunner(dataDir, port, env = {}) {
+  const main = fileURLToPath(new URL('../packages/platform/dist/main.js', import.meta.url));
+  return startChild(
+    ['--max-semi-space-size=32', main],
+    {
+      CDP_DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      UV_THREADPOOL_SIZE: '16',
+      ...env,
+    },
+    'platform',
+  );
+}
+
 export async function waitHttp(url, timeoutMs = 60_000) {
   const end = Date.now() + timeoutMs;
   for (;;) {

@@ -327,13 +327,21 @@ export function runWarehouseContract(
           await wh().command(
             'CREATE MATERIALIZED VIEW contract_lines_mv TO contract_lines AS SELECT m, length(m) AS n FROM contract_lines_in',
           );
-          const lines = ['{"a":"ü – ✓"}', Buffer.from('it\'s \\ "quoted"'), '\t tab'];
+          // Byte for byte, whatever the adapter carries them as: escapes as
+          // text, a carriage return, a trailing backslash.
+          const lines = [
+            '{"a":"ü – ✓"}',
+            Buffer.from('it\'s \\ "quoted"'),
+            '\t tab',
+            Buffer.from('cr\r mid \\N \\t \\\\ end\\'),
+          ];
           await wh().insertLines('contract_lines_in', lines, { dedupToken: 'lines-1' });
           await wh().insertLines('contract_lines_in', lines, { dedupToken: 'lines-1' });
-          const rows = await wh().query<{ m: string }>('SELECT m FROM contract_lines ORDER BY m');
-          expect(rows.map((r) => r.m).sort()).toEqual(lines.map(String).sort());
+          const rows = await wh().query<{ h: string }>('SELECT hex(m) AS h FROM contract_lines');
+          const hex = (l: string | Buffer): string => Buffer.from(l).toString('hex').toUpperCase();
+          expect(rows.map((r) => r.h).sort()).toEqual(lines.map(hex).sort());
           await wh().insertLines('contract_lines_in', []);
-          expect(await count('SELECT count() AS c FROM contract_lines')).toBe(3);
+          expect(await count('SELECT count() AS c FROM contract_lines')).toBe(lines.length);
         });
 
         it('events: a retried batch is a no-op at once; a redelivered event collapses under FINAL', async () => {
