@@ -9,7 +9,7 @@ import {
   type StoredDefinition,
   type TagDefinition,
 } from '@cdp/tags';
-import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse, clickHouseTimeIso } from '@cdp/warehouse';
 
 /** Tag definitions in the warehouse: versioned rows, the built-ins seeded at start. */
 export interface DefinitionStore {
@@ -46,7 +46,7 @@ function toStored(r: Row): StoredDefinition {
     definition: JSON.parse(r.definition) as TagDefinition,
     version: Number(r.version),
     builtin: r.builtin === 1,
-    updatedAt: new Date(`${r.updated_at.replace(' ', 'T')}Z`).toISOString(),
+    updatedAt: clickHouseTimeIso(r.updated_at),
   };
 }
 

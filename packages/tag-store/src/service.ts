@@ -1,6 +1,6 @@
 import { CdpError, type Logger } from '@cdp/core';
 import { orderDefinitions, outputsOf, type StoredDefinition, type TagValueType } from '@cdp/tags';
-import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse, clickHouseTimeIso } from '@cdp/warehouse';
 import type { DefinitionStore } from './definition-store.js';
 import type { RunReport } from './run-report.js';
 import { distribution, personTags, type Distribution } from './tag-queries.js';
@@ -118,13 +118,12 @@ export function createTagService(deps: {
          FROM ${TABLES.tagRuns} FINAL ORDER BY run_id DESC LIMIT {limit:UInt32}`,
         { limit },
       );
-      const isoOf = (s: string): string => new Date(`${s.replace(' ', 'T')}Z`).toISOString();
       return rows.map((r) => ({
         runId: r.run_id,
         kind: r.kind,
         status: r.status,
-        startedAt: isoOf(r.started_at),
-        finishedAt: r.finished_at === null ? null : isoOf(r.finished_at),
+        startedAt: clickHouseTimeIso(r.started_at),
+        finishedAt: r.finished_at === null ? null : clickHouseTimeIso(r.finished_at),
         people: Number(r.people),
         changes: Number(r.changes),
         durationMs: Number(r.duration_ms),

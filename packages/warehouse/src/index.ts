@@ -18,6 +18,7 @@ export {
   type TableKey,
   type TableName,
 } from './tables.js';
+export { clickHouseTimeIso, clickHouseTimeMs } from './sql.js';
 export {
   createClickHouseWarehouse,
   type ClickHouseWarehouseOptions,

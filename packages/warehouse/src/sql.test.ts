@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { quoteString, quoteTable, toJsonEachRow, toQueryParams } from './sql.js';
+import {
+  clickHouseTimeIso,
+  clickHouseTimeMs,
+  quoteString,
+  quoteTable,
+  toJsonEachRow,
+  toQueryParams,
+} from './sql.js';
 
 describe('quoteTable', () => {
   it.each([
@@ -52,5 +59,12 @@ describe('toJsonEachRow', () => {
     expect(toJsonEachRow([{ a: new Date(0), b: 10n ** 20n }, { a: null }])).toBe(
       '{"a":"1970-01-01T00:00:00.000Z","b":"100000000000000000000"}\n{"a":null}\n',
     );
+  });
+});
+
+describe('clickHouseTime', () => {
+  it('reads a DateTime64 as JSONEachRow answers it, as UTC', () => {
+    expect(clickHouseTimeIso('2026-12-04 20:00:01.250')).toBe('2026-12-04T20:00:01.250Z');
+    expect(clickHouseTimeMs('1970-01-01 00:00:01.000')).toBe(1000);
   });
 });

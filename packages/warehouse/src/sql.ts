@@ -80,3 +80,13 @@ export function toJsonEachRow(rows: readonly Record<string, unknown>[]): string 
   for (const row of rows) out += `${JSON.stringify(row, jsonReplacer)}\n`;
   return out;
 }
+
+/** Epoch ms of a `DateTime64` as JSONEachRow answers it (`2026-12-04 20:00:00.000`, UTC). */
+export function clickHouseTimeMs(value: string): number {
+  return Date.parse(`${value.replace(' ', 'T')}Z`);
+}
+
+/** ISO-8601 of a `DateTime64` as JSONEachRow answers it (UTC). */
+export function clickHouseTimeIso(value: string): string {
+  return new Date(clickHouseTimeMs(value)).toISOString();
+}

@@ -26,7 +26,7 @@ import {
   type WindowValue,
 } from '@cdp/metrics';
 import { mask, type SecretBox } from '@cdp/segment-exporter';
-import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse, clickHouseTimeIso, clickHouseTimeMs } from '@cdp/warehouse';
 import type { MetricsService } from './service.js';
 
 const T = TABLES;
@@ -114,9 +114,6 @@ interface StoredRule {
   readonly version: number;
 }
 
-const isoOf = (s: string): string => new Date(`${s.replace(' ', 'T')}Z`).toISOString();
-const msOf = (s: string): number => Date.parse(`${s.replace(' ', 'T')}Z`);
-
 export function createAlertService(deps: AlertServiceDeps): AlertService {
   const wh = deps.warehouse;
   const now = deps.now ?? Date.now;
@@ -143,8 +140,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     ).map((r) => ({
       id: r.id,
       rule: JSON.parse(r.rule) as AlertRule,
-      createdAt: isoOf(r.created_at),
-      updatedAt: isoOf(r.updated_at),
+      createdAt: clickHouseTimeIso(r.created_at),
+      updatedAt: clickHouseTimeIso(r.updated_at),
       version: Number(r.version),
     }));
 
@@ -190,7 +187,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
         );
       m.set(r.key, {
         state: r.state,
-        since: msOf(r.since),
+        since: clickHouseTimeMs(r.since),
         clearRuns: Number(r.clear_runs),
         firedReference: r.fired_reference,
         value: r.value,
@@ -352,7 +349,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
       key: e.key,
       from: e.from_state,
       to: e.to_state,
-      at: isoOf(e.at),
+      at: clickHouseTimeIso(e.at),
       value: e.value,
       reference: e.reference,
       change: e.change,

@@ -26,7 +26,7 @@ import {
   type WindowValue,
 } from '@cdp/metrics';
 import { SqlParams } from '@cdp/tags';
-import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse, clickHouseTimeIso } from '@cdp/warehouse';
 
 const T = TABLES;
 export const DEFAULT_CONVERSION_EVENT = 'Order Completed';
@@ -122,7 +122,7 @@ export function createMetricsService(deps: MetricsServiceDeps): MetricsService {
         r.name,
         {
           def: JSON.parse(r.definition) as MetricDefinition,
-          updatedAt: new Date(`${r.updated_at.replace(' ', 'T')}Z`).toISOString(),
+          updatedAt: clickHouseTimeIso(r.updated_at),
         },
       ]),
     );

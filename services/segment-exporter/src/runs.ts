@@ -37,7 +37,7 @@ import {
 } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
 import { compileAudience, movingWindows, type Condition } from '@cdp/audiences';
-import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse, clickHouseTimeIso } from '@cdp/warehouse';
 import type { AudienceStore, StoredAudience } from './store.js';
 
 const T = TABLES;
@@ -126,16 +126,14 @@ interface RunRow {
   definition_hash: string;
 }
 
-const isoOf = (s: string): string => new Date(`${s.replace(' ', 'T')}Z`).toISOString();
-
 export const runView = (r: RunRow): AudienceRun => ({
   audience: r.audience,
   version: Number(r.run_version),
   status: r.status,
   trigger: r.trigger,
-  at: isoOf(r.at),
-  startedAt: isoOf(r.started_at),
-  finishedAt: r.finished_at === null ? null : isoOf(r.finished_at),
+  at: clickHouseTimeIso(r.at),
+  startedAt: clickHouseTimeIso(r.started_at),
+  finishedAt: r.finished_at === null ? null : clickHouseTimeIso(r.finished_at),
   size: Number(r.size),
   entered: Number(r.entered),
   exited: Number(r.exited),
@@ -348,7 +346,7 @@ export async function runAudience(
         trigger,
         at,
         definition_version: audience.version,
-        started_at: resumed ? isoOf(last.started_at) : new Date(started).toISOString(),
+        started_at: resumed ? clickHouseTimeIso(last.started_at) : new Date(started).toISOString(),
         finished_at: null,
         size: 0,
         entered: 0,

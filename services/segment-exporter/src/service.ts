@@ -1,7 +1,7 @@
 import { CdpError, type EventSink, type Logger } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
 import { compileAudience, validateAudience } from '@cdp/audiences';
-import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse, clickHouseTimeIso } from '@cdp/warehouse';
 import { createAudienceStore, type AudienceStore, type StoredAudience } from './store.js';
 import { lastDone, listRuns, runAudience, sweepSnapshots, type AudienceRun } from './runs.js';
 import {
@@ -280,7 +280,7 @@ export function createAudienceService(deps: AudienceServiceDeps): AudienceServic
       return {
         members: rows.map((r) => ({
           personId: r.person_id,
-          enteredAt: new Date(`${r.entered_at.replace(' ', 'T')}Z`).toISOString(),
+          enteredAt: clickHouseTimeIso(r.entered_at),
         })),
         nextCursor: rows.length === limit && last ? encodeCursor(version, last.person_id) : null,
         version,

@@ -7,7 +7,7 @@ import {
   type AudienceDefinition,
   type Condition,
 } from '@cdp/audiences';
-import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse, clickHouseTimeIso } from '@cdp/warehouse';
 
 /** Seconds between scheduled runs when a definition does not say (`refresh`). */
 export const DEFAULT_REFRESH_SECONDS = 60;
@@ -49,8 +49,6 @@ interface Row {
   updated_at: string;
 }
 
-const isoOf = (s: string): string => new Date(`${s.replace(' ', 'T')}Z`).toISOString();
-
 const bad = (field: string, message: string): CdpError =>
   new CdpError('CDP_ERR_AUDIENCE_INVALID', { field, message: `${field}: ${message}` });
 
@@ -60,8 +58,8 @@ function toStored(r: Row): StoredAudience {
     definition: JSON.parse(r.definition) as AudienceDefinition,
     refreshSeconds: Number(r.refresh_seconds),
     version: Number(r.version),
-    createdAt: isoOf(r.created_at),
-    updatedAt: isoOf(r.updated_at),
+    createdAt: clickHouseTimeIso(r.created_at),
+    updatedAt: clickHouseTimeIso(r.updated_at),
   };
 }
 

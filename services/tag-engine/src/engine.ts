@@ -11,7 +11,7 @@ import {
   SqlParams,
   type TagDefinition,
 } from '@cdp/tags';
-import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse, clickHouseTimeMs } from '@cdp/warehouse';
 import type { DefinitionStore, RunReport } from '@cdp/tag-store';
 import { tierEvents, type EventSink } from './tier-events.js';
 
@@ -64,7 +64,6 @@ const keysOf = (sub: string): string =>
     OR (anonymous_id = '' AND user_id IN (SELECT user_id FROM (${sub}) WHERE anonymous_id = '')))`;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-const msOf = (chTime: string): number => Date.parse(`${chTime.replace(' ', 'T')}Z`);
 
 /** A hash of the enabled definitions: a change forces a full run. */
 export function definitionsHash(defs: readonly TagDefinition[]): string {
@@ -176,11 +175,11 @@ export function createTagEngine(deps: TagEngineDeps): TagEngine {
         const prev = last as LastRun;
         const changed = {
           ...p,
-          ev_from: msOf(prev.events_to),
+          ev_from: clickHouseTimeMs(prev.events_to),
           ev_to: eventsTo,
           ov_from: prev.overrides_to,
           ov_to: overridesTo,
-          audit_from: msOf(prev.started_at) - AUDIT_LOOKBACK_MS,
+          audit_from: clickHouseTimeMs(prev.started_at) - AUDIT_LOOKBACK_MS,
         };
         // Every one_id that holds an event of the anonymous ids (or, for
         // events without one, the user ids) of the newly loaded events: the

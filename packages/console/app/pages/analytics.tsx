@@ -96,10 +96,8 @@ export function Attribution(): JSX.Element {
         <Names id="conv-names" names={names} />
         <DateRange
           from={form.from}
-
           to={form.to}
-
-          onChange={(from, to) => setForm({ ...form, from: from, to: to })}
+          onChange={(from, to) => setForm({ ...form, from, to })}
         />
         <Field label="Lookback (days)">
           <input
@@ -274,10 +272,8 @@ export function Funnels(): JSX.Element {
           </button>
           <DateRange
             from={range.from}
-
             to={range.to}
-
-            onChange={(from, to) => setRange({ ...range, from: from, to: to })}
+            onChange={(from, to) => setRange({ ...range, from, to })}
           />
           <Field label="Window (hours)">
             <input
@@ -383,9 +379,7 @@ export function Paths(): JSX.Element {
       >
         <DateRange
           from={form.dateFrom}
-
           to={form.dateTo}
-
           onChange={(from, to) => setForm({ ...form, dateFrom: from, dateTo: to })}
         />
         <Field label="Steps">

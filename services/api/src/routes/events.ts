@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { CdpError } from '@cdp/core';
-import type { Warehouse } from '@cdp/warehouse';
+import { clickHouseTimeIso, type Warehouse } from '@cdp/warehouse';
 import { ANALYTICS_READ } from '../auth.js';
 import type { ApiArea, ApiContext } from '../context.js';
 import { limitParam } from './params.js';
@@ -8,7 +8,6 @@ import { limitParam } from './params.js';
 type Query = { Querystring: Record<string, string | undefined> };
 
 const DAY_MS = 86_400_000;
-const isoOf = (chTime: string): string => new Date(`${chTime.replace(' ', 'T')}Z`).toISOString();
 
 /** `since`: an ISO time no older than 30 days (default: a day before now), else a 400 naming it. */
 function sinceParam(raw: string | undefined, now: number): number {
@@ -98,8 +97,8 @@ async function latestEvents(
       anonymousId: r.anonymous_id,
       channel: r.channel,
       pagePath: r.page_path,
-      timestamp: isoOf(r.ts),
-      receivedAt: isoOf(r.received),
+      timestamp: clickHouseTimeIso(r.ts),
+      receivedAt: clickHouseTimeIso(r.received),
       properties: parseJson(r.properties),
     })),
   };
@@ -142,7 +141,7 @@ async function latestDeadLetters(
   return {
     deadLetters: rows.map((r) => ({
       id: r.id,
-      receivedAt: isoOf(r.received),
+      receivedAt: clickHouseTimeIso(r.received),
       sourceId: r.source_id,
       code: r.code,
       field: r.field,

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CdpError } from '@cdp/core';
-import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse, clickHouseTimeIso } from '@cdp/warehouse';
 import { isSealed, mask, type SecretBox } from './secrets.js';
 import {
   SECRET_FIELDS,
@@ -42,7 +42,6 @@ interface Row {
   version: string;
 }
 
-const isoOf = (s: string): string => new Date(`${s.replace(' ', 'T')}Z`).toISOString();
 const notFound = (id: string): CdpError =>
   new CdpError('CDP_ERR_DESTINATION_NOT_FOUND', { message: `No destination ${id}` });
 
@@ -74,8 +73,8 @@ export function createDestinationStore(deps: {
       name: r.name,
       type: r.type,
       config: raw as unknown as DestinationConfig,
-      createdAt: isoOf(r.created_at),
-      updatedAt: isoOf(r.updated_at),
+      createdAt: clickHouseTimeIso(r.created_at),
+      updatedAt: clickHouseTimeIso(r.updated_at),
     };
   };
   const rows = async (id?: string): Promise<Row[]> =>

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { CdpError, type Logger } from '@cdp/core';
 import type { Bus } from '@cdp/bus';
-import { TABLES, type Warehouse } from '@cdp/warehouse';
+import { TABLES, type Warehouse, clickHouseTimeIso } from '@cdp/warehouse';
 import { lastDone } from '../runs.js';
 import { isAdPlatform, MIN_LIST_SIZE, type AdCommon } from './ad-config.js';
 import { createSender, type Change, type SyncContext } from './senders.js';
@@ -68,7 +68,6 @@ interface RunRow {
   error: string;
 }
 
-const isoOf = (s: string): string => new Date(`${s.replace(' ', 'T')}Z`).toISOString();
 const view = (r: RunRow): ExportRun => ({
   runId: r.run_id,
   destinationId: r.destination_id,
@@ -76,8 +75,8 @@ const view = (r: RunRow): ExportRun => ({
   audienceVersion: Number(r.audience_version),
   status: r.status,
   mode: r.mode,
-  startedAt: isoOf(r.started_at),
-  finishedAt: r.finished_at === null ? null : isoOf(r.finished_at),
+  startedAt: clickHouseTimeIso(r.started_at),
+  finishedAt: r.finished_at === null ? null : clickHouseTimeIso(r.finished_at),
   added: Number(r.added),
   removed: Number(r.removed),
   failed: Number(r.failed),
