@@ -159,19 +159,6 @@ describe('chdb: embedded specifics', () => {
   });
 });
 
-describe('chdb: raw inserts', () => {
-  it('insertLines keeps bytes that are not UTF-8 as they are (the engine gets the bytes)', async () => {
-    const wh = await open('raw_lines');
-    await wh.command('CREATE TABLE raw_lines (m String) ENGINE = MergeTree ORDER BY tuple()');
-    const lines = [Buffer.from([0xff, 0xfe, 0x41, 0x5c]), Buffer.from('\\\t\r\\N')];
-    await wh.insertLines('raw_lines', lines);
-    const rows = await wh.query<{ h: string }>('SELECT hex(m) AS h FROM raw_lines');
-    expect(rows.map((r) => r.h).sort()).toEqual(
-      lines.map((l) => l.toString('hex').toUpperCase()).sort(),
-    );
-  });
-});
-
 describe('chdb: lanes', () => {
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   const timed = async <T>(p: Promise<T>): Promise<[T, number]> => {

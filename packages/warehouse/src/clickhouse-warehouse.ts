@@ -98,60 +98,14 @@ const READINESS_MAX_AGE_MS = 30_000;
 const NEWLINE = Buffer.from('\n');
 
 /** Dedup tokens reach the tables that materialized views write. */
-const DEPENDENT_VIEW_SETTINGS: Readonly<Record<string, string | number>> = {
-  deduplicate_blocks_in_dependent_materialized_views: 1,
-};
+const DEPENDENT_VIEW_SETTINGS = ['deduplicate_blocks_in_dependent_materialized_views = 1'];
 
-const INSERT_SETTINGS: Readonly<Record<string, string | number>> = {
-  date_time_input_format: 'best_effort',
-  async_insert: 0,
-  insert_deduplicate: 1,
-  input_format_skip_unknown_fields: 0,
-};
-
-/** `k = v, ...` of a settings map (string values quoted). */
-function settingsSql(settings: Readonly<Record<string, string | number>>): string {
-  return Object.entries(settings)
-    .map(([k, v]) => `${k} = ${typeof v === 'number' ? String(v) : quoteString(v)}`)
-    .join(', ');
-}
-
-const BACKSLASH = 0x5c;
-const TAB = 0x09;
-const CR = 0x0d;
-const ESCAPES: Partial<Record<number, Buffer>> = {
-  [BACKSLASH]: Buffer.from('\\\\'),
-  [TAB]: Buffer.from('\\t'),
-  [CR]: Buffer.from('\\r'),
-};
-
-/**
- * A line as one TSV field: TSV reads `\\`, `\t` and `\r` back as a
- * backslash, a tab and a carriage return, so with those escaped any line
- * without a newline arrives byte for byte (as `LineAsString` would take it).
- */
-export function tsvField(line: Buffer): Buffer {
-  const next = (from: number): number => {
-    let at = line.indexOf(BACKSLASH, from);
-    const tab = line.indexOf(TAB, from);
-    const cr = line.indexOf(CR, from);
-    if (tab >= 0 && (at < 0 || tab < at)) at = tab;
-    if (cr >= 0 && (at < 0 || cr < at)) at = cr;
-    return at;
-  };
-  let at = next(0);
-  if (at < 0) return line;
-  // Segments between the special bytes are copied natively, not byte by byte.
-  const parts: Buffer[] = [];
-  let from = 0;
-  while (at >= 0) {
-    parts.push(line.subarray(from, at), ESCAPES[line[at]!]!);
-    from = at + 1;
-    at = next(from);
-  }
-  parts.push(line.subarray(from));
-  return Buffer.concat(parts);
-}
+const INSERT_SETTINGS = [
+  "date_time_input_format = 'best_effort'",
+  'async_insert = 0',
+  'insert_deduplicate = 1',
+  'input_format_skip_unknown_fields = 0',
+];
 
 /**
  * The one Warehouse adapter: `@clickhouse/client` over HTTP to a ClickHouse
@@ -184,14 +138,14 @@ export async function createClickHouseWarehouse(
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
   const engine = await openChdbEngine(dataDir);
-  let main: ChdbClient;
+  let client: ClickHouseClient;
   let pingClient: ClickHouseClient;
   try {
-    main = await openChdb(dataDir, database, logger, { create: true });
+    client = await openChdb(dataDir, database, logger, { create: true });
     try {
-      pingClient = (await openChdb(dataDir, database, logger, { create: false })).client;
+      pingClient = await openChdb(dataDir, database, logger, { create: false });
     } catch (e) {
-      await main.client.close();
+      await client.close();
       throw e;
     }
   } catch (e) {
@@ -201,9 +155,9 @@ export async function createClickHouseWarehouse(
   logger?.info({ kind: 'chdb', dataDir, database }, 'warehouse_opened');
   return new ClickHouseWarehouse(
     chdbBackend(
-      main,
+      client,
       pingClient,
-      async () => (await openChdb(dataDir, database, logger, { create: false })).client,
+      () => openChdb(dataDir, database, logger, { create: false }),
       () => engine.close(),
     ),
     database,
@@ -211,14 +165,6 @@ export async function createClickHouseWarehouse(
     opts,
   );
 }
-
-/** chDB's raw passthrough insert: `INSERT INTO table SETTINGS ... FORMAT format` with `values` as bytes. */
-type RawInsert = (
-  table: string,
-  format: 'TSV' | 'JSONEachRow',
-  values: Buffer,
-  settings: Record<string, string | number>,
-) => Promise<void>;
 
 /** The statements one ad-hoc query runs, on the connection it runs on. */
 interface AdhocSession {
@@ -232,12 +178,6 @@ interface AdhocSession {
 interface Backend {
   readonly kind: 'chdb' | 'server';
   readonly client: ClickHouseClient;
-  /**
-   * chDB only: an insert whose body goes to the engine's parser as bytes.
-   * Through `client.exec` chDB's connection decodes the body into a string
-   * and appends it to the statement, all on the event loop (see insertLines).
-   */
-  readonly rawInsert?: RawInsert;
   readonly scheduler: SessionScheduler;
   openAdhoc(): Promise<AdhocSession>;
   ping(): Promise<void>;
@@ -294,7 +234,7 @@ function serverBackend(client: ClickHouseClient): Backend {
  * this session nor chdb's process-wide chain of bound queries.
  */
 function chdbBackend(
-  { client, rawInsert }: ChdbClient,
+  client: ClickHouseClient,
   pingClient: ClickHouseClient,
   openSession: () => Promise<ClickHouseClient>,
   closeEngine: () => void,
@@ -302,7 +242,6 @@ function chdbBackend(
   return {
     kind: 'chdb',
     client,
-    rawInsert,
     scheduler: createSerialScheduler(),
     openAdhoc: async () => {
       const session = await openSession();
@@ -394,35 +333,23 @@ async function openChdbEngine(dataDir: string): Promise<{ close(): void }> {
   }
 }
 
-/** A chDB connection's client and its session's raw passthrough insert. */
-interface ChdbClient {
-  readonly client: ClickHouseClient;
-  readonly rawInsert: RawInsert;
-}
-
 async function openChdb(
   dataDir: string,
   database: string,
   logger: Logger | undefined,
   opts: { create: boolean },
-): Promise<ChdbClient> {
+): Promise<ClickHouseClient> {
   // Loaded only in embedded mode: it loads the native engine.
   const { createChdbConnection } = await import('chdb/connection');
   let client: ClickHouseClient;
-  let rawInsert: RawInsert;
   try {
     // chdb types its Connection against the standalone @clickhouse/client-common
     // package, @clickhouse/client 1.23 against its bundled copy of the same
     // declarations; TypeScript sees two unrelated SettingsMap classes. The
     // runtime contract is the same one (exercised by the contract suite).
-    const chdbConnection = createChdbConnection({ path: dataDir });
-    const connection = chdbConnection as unknown as NonNullable<
+    const connection = createChdbConnection({ path: dataDir }) as unknown as NonNullable<
       ClickHouseClientConfigOptions['connection']
     >;
-    const extension = chdbConnection.chdb;
-    rawInsert = async (table, format, values, settings) => {
-      await extension.rawInsert({ table, format, values, settings });
-    };
     client = createClient({ connection, log: { LoggerClass: clientLoggerClass(logger) } });
   } catch (e) {
     throw translateError(e);
@@ -438,7 +365,7 @@ async function openChdb(
     await client.close();
     throw translateError(e);
   }
-  return { client, rawInsert };
+  return client;
 }
 
 function redactUrl(url: string): string {
@@ -511,19 +438,7 @@ class ClickHouseWarehouse implements Warehouse {
     opts: InsertOptions = {},
   ): Promise<void> {
     if (rows.length === 0) return;
-    // Through the client even on chDB. A raw insert straight into a
-    // MergeTree table was seen to keep its parts referenced after the insert
-    // (parts a GDPR erase replaced stayed on disk, "Waiting for covered parts
-    // to be removed first", in the erasure test); lines go to a Null table,
-    // whose views write the parts, and carry the loader's volume.
-    await this.#insertBody(
-      table,
-      'JSONEachRow',
-      toJsonEachRow(rows),
-      undefined,
-      INSERT_SETTINGS,
-      opts,
-    );
+    await this.#insertBody(table, 'JSONEachRow', toJsonEachRow(rows), INSERT_SETTINGS, opts);
   }
 
   async insertLines(
@@ -532,43 +447,24 @@ class ClickHouseWarehouse implements Warehouse {
     opts: InsertOptions = {},
   ): Promise<void> {
     if (lines.length === 0) return;
-    const bytes = (line: string | Buffer): Buffer =>
-      typeof line === 'string' ? Buffer.from(line) : line;
-    const joined = (field: (line: Buffer) => Buffer): Buffer => {
-      const parts: Buffer[] = [];
-      for (const line of lines) parts.push(field(bytes(line)), NEWLINE);
-      return Buffer.concat(parts);
-    };
-    const settings = { ...INSERT_SETTINGS, ...DEPENDENT_VIEW_SETTINGS };
-    // chDB takes the lines as one-field TSV rows through its raw insert (the
-    // formats it passes as bytes have no LineAsString); a server, LineAsString.
-    await this.#insertBody(
-      table,
-      'LineAsString',
-      () => joined((l) => l),
-      () => joined(tsvField),
-      settings,
-      opts,
-    );
+    const parts: Buffer[] = [];
+    for (const line of lines) {
+      parts.push(typeof line === 'string' ? Buffer.from(line) : line, NEWLINE);
+    }
+    const settings = [...INSERT_SETTINGS, ...DEPENDENT_VIEW_SETTINGS];
+    await this.#insertBody(table, 'LineAsString', Buffer.concat(parts), settings, opts);
   }
 
-  /**
-   * One `INSERT ... SETTINGS ... FORMAT <format>` with its body; settings stay
-   * scoped to it. On chDB, given a `rawBody`, the body goes through the raw
-   * passthrough insert (in `TSV` for `LineAsString`): the bytes reach the engine's
-   * parser as they are, where `client.exec` would decode them into a string
-   * and append them to the statement on the event loop (measured in
-   * bench/insert-ceiling.mjs and the loader's profile, issue 16).
-   */
+  /** One `INSERT ... SETTINGS ... FORMAT <format>` with its body; settings stay scoped to it. */
   async #insertBody(
     table: string,
     format: 'JSONEachRow' | 'LineAsString',
-    body: string | (() => Buffer),
-    rawBody: (() => Buffer) | undefined,
-    baseSettings: Readonly<Record<string, string | number>>,
+    body: string | Buffer,
+    baseSettings: readonly string[],
     opts: InsertOptions,
   ): Promise<void> {
-    const settings: Record<string, string | number> = { ...baseSettings };
+    const target = quoteTable(table);
+    const settings = [...baseSettings];
     if (opts.dedupToken !== undefined) {
       if (opts.dedupToken === '') {
         throw new CdpError('CDP_ERR_WAREHOUSE_QUERY', {
@@ -576,20 +472,11 @@ class ClickHouseWarehouse implements Warehouse {
           field: 'dedupToken',
         });
       }
-      settings['insert_deduplication_token'] = opts.dedupToken;
+      settings.push(`insert_deduplication_token = ${quoteString(opts.dedupToken)}`);
     }
-    const rawInsert = this.#backend.rawInsert;
-    if (rawInsert !== undefined && rawBody !== undefined && isIdentifier(table)) {
-      const values = rawBody();
-      await this.#run('system', () =>
-        rawInsert(table, format === 'LineAsString' ? 'TSV' : format, values, settings),
-      );
-      return;
-    }
-    const query = `INSERT INTO ${quoteTable(table)} SETTINGS ${settingsSql(settings)} FORMAT ${format}`;
-    const values = typeof body === 'string' ? body : body();
+    const query = `INSERT INTO ${target} SETTINGS ${settings.join(', ')} FORMAT ${format}`;
     await this.#run('system', async () => {
-      const result = await this.#client.exec({ query, values: Readable.from([values]) });
+      const result = await this.#client.exec({ query, values: Readable.from([body]) });
       await drain(result.stream);
     });
   }
